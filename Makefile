@@ -1,0 +1,37 @@
+# phenomap: `make run` runs the toy workflow, `make test` runs the test suite.
+# Both create .venv on first use (pip upgraded, the CPU build of torch first, then the project).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CORES  ?= 2
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: run test bench lint dry-run clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -U pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/snakemake --profile profiles/local --cores $(CORES)
+
+dry-run: $(STAMP)
+	$(BIN)/snakemake --profile profiles/local --cores $(CORES) --dry-run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/gwas.py
+	$(BIN)/python bench/ld.py
+
+lint: $(STAMP)
+	$(BIN)/snakemake --lint
+
+clean:
+	rm -rf results logs benchmarks .snakemake

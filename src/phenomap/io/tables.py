@@ -1,0 +1,93 @@
+"""Atomic writes and sample-keyed tables (phenotypes, covariates, pedigree)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from phenomap.errors import InputError
+
+SAMPLE_KEYS = ["FID", "IID"]
+MISSING_VALUES = ["NA", "NaN", "nan", "", "-9", "."]
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
+
+    A failed or interrupted writer therefore never leaves a partial output behind.
+    The temporary name keeps the final suffix so writers that dispatch on it work.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_tsv(df: pd.DataFrame, path: str | Path, *, float_format: str = "%.10g") -> None:
+    """Write ``df`` as a tab-separated table with ``NA`` for missing values, atomically."""
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, sep="\t", index=False, na_rep="NA", float_format=float_format)
+
+
+def read_sample_table(path: str | Path, *, what: str, numeric: bool = True) -> pd.DataFrame:
+    """Read a ``FID IID <columns…>`` table (phenotypes or covariates).
+
+    Missing values may be written ``NA``, ``NaN``, ``.``, empty or ``-9`` (PLINK
+    convention). Columns other than FID/IID must be numeric when ``numeric``.
+
+    Returns a DataFrame with string FID/IID and float64 value columns, in file order.
+    Raises InputError naming the file, the column and the first offending row for a
+    missing file, missing FID/IID columns, duplicated (FID, IID) pairs or non-numeric
+    values.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} file {path} does not exist: check the path in the config.")
+    df = pd.read_csv(path, sep=r"\s+", dtype=str, keep_default_na=False, comment=None)
+    missing = [c for c in SAMPLE_KEYS if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"{what} file {path} lacks column(s) {missing}: its header must start with "
+            f"'FID IID' followed by one column per {what} (found {list(df.columns)[:5]})."
+        )
+    dup = df.duplicated(SAMPLE_KEYS, keep=False)
+    if dup.any():
+        first = df.loc[dup, SAMPLE_KEYS].iloc[0]
+        raise InputError(
+            f"{what} file {path}: sample FID={first.FID} IID={first.IID} appears "
+            f"{int(dup.sum())} times in total with duplicates; keep one row per sample."
+        )
+    if not numeric:
+        return df
+    out = df[SAMPLE_KEYS].copy()
+    for col in df.columns.drop(SAMPLE_KEYS):
+        raw = df[col].str.strip()
+        values = pd.to_numeric(raw.where(~raw.isin(MISSING_VALUES)), errors="coerce")
+        bad = values.isna() & ~raw.isin(MISSING_VALUES)
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(
+                f"{what} file {path}: column {col!r} has non-numeric value {raw.iloc[i]!r} "
+                f"at data row {i + 1} (IID {df.IID.iloc[i]}); use a number or NA for missing."
+            )
+        if np.isinf(values).any():
+            i = int(np.flatnonzero(np.isinf(values.to_numpy()))[0])
+            raise InputError(
+                f"{what} file {path}: column {col!r} is infinite at data row {i + 1} "
+                f"(IID {df.IID.iloc[i]}); use a finite number or NA."
+            )
+        out[col] = values.astype("float64")
+    return out
