@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -12,6 +13,8 @@ import numpy as np
 import pandas as pd
 
 from phenomap.errors import InputError
+
+log = logging.getLogger(__name__)
 
 SAMPLE_KEYS = ["FID", "IID"]
 MISSING_VALUES = ["NA", "NaN", "nan", "", "-9", "."]
@@ -91,3 +94,36 @@ def read_sample_table(path: str | Path, *, what: str, numeric: bool = True) -> p
             )
         out[col] = values.astype("float64")
     return out
+
+
+def align_samples(fam: pd.DataFrame, table: pd.DataFrame, *, source: str) -> np.ndarray:
+    """Row of ``table`` for each ``.fam`` sample, joined on (FID, IID); -1 where absent.
+
+    Returns (n_fam,) int64. Raises InputError when no sample is shared (showing examples
+    of each side so a FID/IID mix-up is visible); logs the overlap counts otherwise.
+    """
+    keys = pd.MultiIndex.from_frame(table[SAMPLE_KEYS].astype(str))
+    idx = keys.get_indexer(pd.MultiIndex.from_frame(fam[SAMPLE_KEYS].astype(str)))
+    n_common = int((idx >= 0).sum())
+    if n_common == 0:
+        raise InputError(
+            f"{source} shares no sample with the genotypes: .fam has e.g. "
+            f"{list(zip(fam.FID[:3], fam.IID[:3]))}, {source} has e.g. "
+            f"{list(zip(table.FID[:3], table.IID[:3]))}. Samples are matched on both FID and IID."
+        )
+    log.info(
+        "%s: %d of %d genotyped samples found (%d rows of the table are not genotyped)",
+        source, n_common, len(fam), len(table) - n_common,
+    )
+    return idx
+
+
+def concat_tsv(paths: list[str | Path], out: str | Path) -> pd.DataFrame:
+    """Row-bind TSV tables with identical columns, in the given order, into ``out``."""
+    tables = [pd.read_csv(p, sep="\t", dtype={"CHROM": str}, keep_default_na=False, na_values=["NA"]) for p in paths]
+    columns = {tuple(t.columns) for t in tables}
+    if len(columns) > 1:
+        raise InputError(f"cannot concatenate tables with different columns: {sorted(columns)}")
+    table = pd.concat(tables, ignore_index=True)
+    write_tsv(table, out)
+    return table
