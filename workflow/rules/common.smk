@@ -1,0 +1,160 @@
+# Config validation, cohort lookups and input functions shared by all rule files.
+# Each path template is defined once here (PATHS) and used through these helpers.
+
+import csv
+from pathlib import Path
+
+from snakemake.utils import validate
+
+from phenomap.sim.cohort import ToyParams
+
+
+validate(config, "../schemas/config.schema.yaml")
+
+RESOURCES_DIR = Path(workflow.basedir) / "resources"
+COHORTS = config["cohorts"]
+
+# Per-rule seed offsets: every stochastic rule draws from seed + its offset.
+SEED_OFFSETS = {"toy_cohort": 0}
+
+PATHS = {
+    "toy_genotypes": "results/{cohort}/input/genotypes",
+    "toy_pheno": "results/{cohort}/input/pheno.tsv",
+    "toy_covar": "results/{cohort}/input/covar.tsv",
+    "qc_genotypes": "results/{cohort}/qc/genotypes",
+    "gwas": "results/{cohort}/gwas/{trait}.tsv",
+    "sumstats": "results/{cohort}/sumstats/{trait}.tsv",
+    "ld_blocks": "results/{cohort}/ld/blocks.tsv",
+    "ld_block": "results/{cohort}/ld/blocks/{block}.npz",
+    "ld_block_scores": "results/{cohort}/ld/blocks/{block}.ldscore.tsv",
+    "ld_scores": "results/{cohort}/ld/ldscores.tsv",
+}
+BFILE_EXT = [".bed", ".bim", ".fam"]
+
+
+wildcard_constraints:
+    cohort="|".join(COHORTS),
+    trait=r"[A-Za-z0-9_.-]+",
+    block=r"[0-9A-Za-z]+_[0-9]+",
+
+
+def config_error(cohort, message):
+    return ValueError(f"config: cohorts.{cohort}: {message} (see config/README.md)")
+
+
+def is_toy(cohort):
+    return "toy" in COHORTS[cohort]
+
+
+def check_cohort(cohort):
+    """Reject cohort entries that name no usable inputs, before any job starts."""
+    c = COHORTS[cohort]
+    if is_toy(cohort):
+        clash = sorted(set(c) & {"bfile", "pheno", "covar", "pedigree", "sumstats", "ld_panel"})
+        if clash:
+            raise config_error(cohort, f"a toy cohort cannot also give {clash}")
+        return
+    if "bfile" not in c and "ld_panel" not in c:
+        raise config_error(cohort, "give `toy`, or `bfile` (genotypes), or `sumstats` with `ld_panel`")
+    if "pheno" not in c and "sumstats" not in c:
+        raise config_error(cohort, "give `pheno` (to run a GWAS) or `sumstats` (external results)")
+    if "pheno" in c and "bfile" not in c:
+        raise config_error(cohort, "`pheno` needs `bfile` genotypes to run a GWAS")
+    if ld_blocks_source(cohort) == "shipped" and not {"build", "population"} <= set(c):
+        raise config_error(cohort, "shipped LD blocks need `build` and `population` (or set ld_blocks: data)")
+
+
+def genotypes_prefix(cohort):
+    """PLINK prefix of the cohort's own genotypes (simulated for toy cohorts)."""
+    if is_toy(cohort):
+        return PATHS["toy_genotypes"].format(cohort=cohort)
+    return COHORTS[cohort].get("bfile")
+
+
+def panel_prefix(cohort):
+    """PLINK prefix of the LD reference: `ld_panel` if given, else the cohort genotypes."""
+    return COHORTS[cohort].get("ld_panel") or genotypes_prefix(cohort)
+
+
+def pheno_path(cohort):
+    return PATHS["toy_pheno"].format(cohort=cohort) if is_toy(cohort) else COHORTS[cohort].get("pheno")
+
+
+def covar_path(cohort):
+    return PATHS["toy_covar"].format(cohort=cohort) if is_toy(cohort) else COHORTS[cohort].get("covar")
+
+
+def ld_blocks_setting(cohort):
+    c = COHORTS[cohort]
+    return c.get("ld_blocks", "data" if is_toy(cohort) else "shipped")
+
+
+def ld_blocks_source(cohort):
+    """`shipped`, `data`, or `file` when the setting is a path to the user's block table."""
+    setting = ld_blocks_setting(cohort)
+    return setting if setting in ("shipped", "data") else "file"
+
+
+def ld_blocks_table(cohort):
+    return ld_blocks_setting(cohort) if ld_blocks_source(cohort) == "file" else None
+
+
+def traits(cohort):
+    """Traits analysed in a cohort: `traits`, else external sumstats keys plus phenotype columns."""
+    c = COHORTS[cohort]
+    if is_toy(cohort):
+        return [f"trait{i + 1}" for i in range(ToyParams(**c["toy"]).n_traits)]
+    if "traits" in c:
+        return list(c["traits"])
+    names = list(c.get("sumstats", {}))
+    if "pheno" in c:
+        with open(c["pheno"]) as fh:
+            header = next(csv.reader(fh, delimiter="\t"))
+        names += [t for t in header[2:] if t not in names]
+    return names
+
+
+def external_sumstats(cohort, trait):
+    """The config entry of a trait's external summary statistics, or None."""
+    return COHORTS[cohort].get("sumstats", {}).get(trait)
+
+
+def sumstats_source(wildcards):
+    entry = external_sumstats(wildcards.cohort, wildcards.trait)
+    return entry["path"] if entry else PATHS["gwas"].format(**wildcards)
+
+
+def sumstats_options(wildcards):
+    """Reader options: from the config for external files, contract defaults for our GWAS."""
+    entry = external_sumstats(wildcards.cohort, wildcards.trait)
+    if entry is None:
+        return dict(fmt="generic", columns=None, n=None, allow_missing=True, match_by="id")
+    return dict(
+        fmt=entry.get("format", "auto"),
+        columns=entry.get("columns"),
+        n=entry.get("n"),
+        allow_missing=entry.get("allow_missing", False),
+        match_by=entry.get("match_by", "auto"),
+    )
+
+
+def bfile_files(prefix):
+    return [f"{prefix}{ext}" for ext in BFILE_EXT]
+
+
+def ld_block_outputs(wildcards):
+    """Per-block LD-score tables of a cohort, known once the ld_blocks checkpoint ran."""
+    table = checkpoints.ld_blocks.get(cohort=wildcards.cohort).output.blocks
+    with open(table) as fh:
+        blocks = [row["block"] for row in csv.DictReader(fh, delimiter="\t")]
+    return [PATHS["ld_block_scores"].format(cohort=wildcards.cohort, block=b) for b in blocks]
+
+
+def final_outputs():
+    out = []
+    for cohort in COHORTS:
+        check_cohort(cohort)
+        out.append(f"results/{cohort}/qc/removed.tsv")
+        out += [PATHS["sumstats"].format(cohort=cohort, trait=t) for t in traits(cohort)]
+        out.append(PATHS["ld_scores"].format(cohort=cohort))
+    return out

@@ -1,0 +1,64 @@
+# LD rules: block partition (checkpoint), per-block LD matrices and LD scores.
+
+
+checkpoint ld_blocks:
+    """Partition the LD reference into approximately independent blocks."""
+    input:
+        geno=multiext(PATHS["qc_genotypes"], *BFILE_EXT),
+    output:
+        blocks=PATHS["ld_blocks"],
+    params:
+        source=lambda wc: ld_blocks_source(wc.cohort),
+        table=lambda wc: ld_blocks_table(wc.cohort),
+        build=lambda wc: COHORTS[wc.cohort].get("build"),
+        population=lambda wc: COHORTS[wc.cohort].get("population"),
+        resources_dir=str(RESOURCES_DIR),
+        ld=config["ld"],
+    log:
+        "logs/ld_blocks/{cohort}.log",
+    benchmark:
+        "benchmarks/ld_blocks/{cohort}.tsv"
+    resources:
+        mem_mb=config["resources"]["default_mem_mb"],
+        runtime=config["resources"]["runtime_min"],
+    script:
+        "../../scripts/ld_blocks.py"
+
+
+rule ld_block:
+    """Correlation matrix (float32) and LD scores of one block."""
+    input:
+        geno=multiext(PATHS["qc_genotypes"], *BFILE_EXT),
+        blocks=PATHS["ld_blocks"],
+    output:
+        ld=PATHS["ld_block"],
+        scores=PATHS["ld_block_scores"],
+    params:
+        chunk=config["ld"]["chunk_variants"],
+        adjust=config["ld"]["ldscore_adjust"],
+    log:
+        "logs/ld_block/{cohort}/{block}.log",
+    benchmark:
+        "benchmarks/ld_block/{cohort}/{block}.tsv"
+    resources:
+        mem_mb=config["resources"]["ld_block_mem_mb"],
+        runtime=config["resources"]["runtime_min"],
+    script:
+        "../../scripts/ld_block.py"
+
+
+rule ld_scores:
+    """Gather the per-block LD scores of a cohort into one table."""
+    input:
+        ld_block_outputs,
+    output:
+        PATHS["ld_scores"],
+    log:
+        "logs/ld_scores/{cohort}.log",
+    benchmark:
+        "benchmarks/ld_scores/{cohort}.tsv"
+    resources:
+        mem_mb=config["resources"]["default_mem_mb"],
+        runtime=config["resources"]["runtime_min"],
+    script:
+        "../../scripts/ld_scores.py"
