@@ -1,0 +1,435 @@
+"""Summary-statistics import and harmonisation: planted truth, plink2 cross-check, every error path."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import re
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from conftest import make_bim, make_fam, needs_plink2
+from phenomap.errors import InputError
+from phenomap.io.plink import read_bim
+from phenomap.io.sumstats import (
+    CONTRACT_COLUMNS,
+    DROP_REASONS,
+    harmonise,
+    harmonise_sumstats,
+    read_sumstats,
+)
+from phenomap.io.tables import write_tsv
+
+# Non-ambiguous panel allele pairs (A1, A2), cycled over the variants.
+PAIRS = [("A", "G"), ("C", "T"), ("A", "C"), ("G", "T"), ("T", "C"), ("G", "A")]
+COMPLEMENT = str.maketrans("ACGT", "TGCA")
+
+
+def panel_bim(m: int) -> pd.DataFrame:
+    bim = make_bim(m)
+    bim["ID"] = [f"rs{100 + i}" for i in range(m)]
+    bim["A1"] = [PAIRS[i % len(PAIRS)][0] for i in range(m)]
+    bim["A2"] = [PAIRS[i % len(PAIRS)][1] for i in range(m)]
+    return bim
+
+
+def truth_sumstats(bim: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Contract table oriented like ``bim`` (what harmonise must give back)."""
+    m = len(bim)
+    beta, se = rng.normal(0, 0.1, m), rng.uniform(0.02, 0.05, m)
+    z = beta / se
+    return pd.DataFrame(
+        {
+            "CHROM": bim.CHROM.to_numpy(), "POS": bim.POS.to_numpy(), "ID": bim.ID.to_numpy(),
+            "A1": bim.A1.to_numpy(), "A2": bim.A2.to_numpy(), "A1_FREQ": rng.uniform(0.05, 0.95, m),
+            "N": 1000.0, "BETA": beta, "SE": se, "Z": z, "P": 2 * stats.norm.sf(np.abs(z)),
+        }
+    )
+
+
+def swap(table: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """The same associations reported for the other allele on ``rows``."""
+    out = table.copy()
+    out.loc[rows, ["A1", "A2"]] = table.loc[rows, ["A2", "A1"]].to_numpy()
+    out.loc[rows, ["BETA", "Z"]] *= -1
+    out.loc[rows, "A1_FREQ"] = 1 - table.loc[rows, "A1_FREQ"]
+    return out
+
+
+def strand_flip(table: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    out = table.copy()
+    for col in ("A1", "A2"):
+        out.loc[rows, col] = table.loc[rows, col].str.translate(COMPLEMENT)
+    return out
+
+
+def counts(result) -> dict[str, int]:
+    return dict(zip(result.log.reason, result.log.n))
+
+
+def assert_equal_truth(table: pd.DataFrame, truth: pd.DataFrame) -> None:
+    assert list(table.columns) == CONTRACT_COLUMNS
+    pd.testing.assert_frame_equal(table.reset_index(drop=True), truth.reset_index(drop=True), check_dtype=False)
+
+
+def test_harmonise__swapped_alleles_restore_truth(rng):
+    bim = panel_bim(12)
+    truth = truth_sumstats(bim, rng)
+    swapped_rows = np.array([1, 4, 5, 9])
+    result = harmonise(swap(truth, swapped_rows), bim)
+    assert_equal_truth(result.table, truth)
+    c = counts(result)
+    assert c["matched"] == 12 and c["swapped"] == 4 and c["strand_flipped"] == 0
+    assert all(c[reason] == 0 for reason in DROP_REASONS)
+    assert result.log.set_index("reason").loc["swapped", "example_id"] == "rs101"
+
+
+def test_harmonise__strand_flipped_alleles_are_matched(rng):
+    bim = panel_bim(12)
+    truth = truth_sumstats(bim, rng)
+    reported = strand_flip(swap(truth, np.array([2, 3])), np.array([0, 3, 7]))
+    result = harmonise(reported, bim)
+    assert_equal_truth(result.table, truth)
+    c = counts(result)
+    assert (c["matched"], c["swapped"], c["strand_flipped"]) == (12, 2, 3)
+
+
+def test_harmonise__indels_are_swapped_but_never_strand_flipped(rng):
+    bim = panel_bim(3)
+    bim.loc[[0, 1], ["A1", "A2"]] = [["TA", "T"], ["G", "GCC"]]
+    truth = truth_sumstats(bim, rng)
+    reported = swap(truth, np.array([1]))
+    reported.loc[0, ["A1", "A2"]] = ["AT", "A"]  # the complement of TA/T: not the same indel
+    result = harmonise(reported, bim)
+    assert_equal_truth(result.table, truth.iloc[[1, 2]])
+    c = counts(result)
+    assert (c["matched"], c["swapped"], c["allele_mismatch"]) == (2, 1, 1)
+
+
+def test_harmonise__drops_are_counted_by_reason(rng, caplog):
+    bim = panel_bim(12)
+    bim.loc[[2, 6], ["A1", "A2"]] = [["A", "T"], ["G", "C"]]  # strand-ambiguous in the panel
+    truth = truth_sumstats(bim, rng)
+    reported = truth.copy()
+    reported.loc[3, "A2"] = "A"  # panel G/T -> G/A: allele mismatch
+    reported.loc[8, "A2"] = "A"  # panel T/C -> T/A: a mismatch, not ambiguous (not the panel's pair)
+    reported.loc[10, "ID"] = "rs_unknown"
+    reported = pd.concat([reported, reported.iloc[[5]]], ignore_index=True)  # rs105 twice
+    with caplog.at_level(logging.WARNING, logger="phenomap.io.sumstats"):
+        result = harmonise(reported, bim, source="gwas.tsv")
+    c = counts(result)
+    assert c == {
+        "missing_statistic": 0, "not_in_panel": 1, "ambiguous": 2, "allele_mismatch": 2, "duplicate": 2,
+        "matched": 6, "swapped": 0, "strand_flipped": 0, "panel_without_sumstats": 6,
+    }
+    assert len(reported) == sum(c[r] for r in DROP_REASONS) + c["matched"]
+    examples = result.log.set_index("reason").example_id
+    assert (examples["not_in_panel"], examples["ambiguous"], examples["allele_mismatch"], examples["duplicate"]) == (
+        "rs_unknown", "rs102", "rs103", "rs105",
+    )
+    kept = [0, 1, 4, 7, 9, 11]
+    assert_equal_truth(result.table, truth.iloc[kept])
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("2 variants as duplicate (e.g. rs105)" in msg and "gwas.tsv" in msg for msg in messages)
+    assert len(messages) == 4
+
+
+def test_harmonise__output_in_panel_order_when_input_shuffled(rng):
+    bim = panel_bim(30)
+    truth = truth_sumstats(bim, rng)
+    shuffled = swap(truth, np.arange(0, 30, 3)).iloc[rng.permutation(30)]
+    result = harmonise(shuffled, bim)
+    assert_equal_truth(result.table, truth)
+
+
+def test_harmonise__chr_prefixed_chrom_matched_by_chrompos(rng, tmp_path):
+    bim = panel_bim(10)
+    truth = truth_sumstats(bim, rng)
+    reported = swap(truth, np.array([0, 9])).assign(CHROM="chr1", ID=[f"var{i}" for i in range(10)])
+    path = tmp_path / "gwas.tsv"
+    write_tsv(reported, path)
+    result = harmonise(read_sumstats(path), bim)  # IDs unknown to the panel: auto -> chrompos
+    assert_equal_truth(result.table, truth)
+    assert counts(result)["swapped"] == 2
+
+
+def test_harmonise__chrompos_picks_the_allele_consistent_variant_at_a_shared_position(rng):
+    bim = panel_bim(4)
+    bim.loc[1, ["POS", "A1", "A2"]] = [bim.POS[0], "A", "T"]  # a second (ambiguous) variant at 1:1000
+    bim.loc[2, ["POS", "A1", "A2"]] = [bim.POS[3], "G", "C"]
+    bim.loc[3, ["A1", "A2"]] = ["G", "T"]
+    truth = truth_sumstats(bim, rng)
+    reported = truth.iloc[[0, 3]].assign(ID=["a", "b"])
+    result = harmonise(reported, bim, match_by="chrompos")
+    assert_equal_truth(result.table, truth.iloc[[0, 3]])
+    assert counts(result)["ambiguous"] == 0
+
+
+def test_harmonise__plink1_rows_take_a2_from_the_panel(rng):
+    bim = panel_bim(6)
+    bim.loc[4, ["A1", "A2"]] = ["C", "G"]
+    truth = truth_sumstats(bim, rng)
+    reported = swap(truth, np.array([1, 2])).assign(A2=pd.NA)
+    reported.loc[3, "A1"] = "A"  # panel G/T
+    result = harmonise(reported, bim)
+    assert_equal_truth(result.table, truth.iloc[[0, 1, 2, 5]])
+    c = counts(result)
+    assert (c["matched"], c["swapped"], c["allele_mismatch"], c["ambiguous"]) == (4, 2, 1, 1)
+
+
+def test_harmonise__nothing_matched_raises_with_examples(rng):
+    bim = panel_bim(5)
+    reported = truth_sumstats(bim, rng).assign(ID=lambda d: "X" + d.ID, POS=lambda d: d.POS + 7)
+    with pytest.raises(InputError, match=r"gwas.tsv: none of its 5 variants.*Xrs100.*rs100 \(1:1000\).*match_by"):
+        harmonise(reported, bim, source="gwas.tsv")
+
+
+def test_harmonise__unknown_match_by_raises(rng):
+    bim = panel_bim(3)
+    with pytest.raises(InputError, match="match_by 'pos' is unknown"):
+        harmonise(truth_sumstats(bim, rng), bim, match_by="pos")
+
+
+def write_covariate_fileset(tmp_path, write_plink, rng):
+    """Fileset, phenotype and covariates with missing values; returns (prefix, G, y, C)."""
+    n, m = 120, 6
+    G = rng.binomial(2, [0.2, 0.3, 0.4, 0.6, 0.7, 0.5], size=(n, m)).astype(float)
+    G[rng.random((n, m)) < 0.03] = np.nan
+    bim = make_bim(m)
+    bim[["A1", "A2"]] = [("A", "G"), ("C", "T"), ("G", "A"), ("T", "C"), ("A", "C"), ("G", "T")]
+    prefix = write_plink(G, bim=bim)
+    fam = make_fam(n)
+    C = rng.normal(size=(n, 2))
+    y = np.nan_to_num(G[:, 0]) * 0.4 + C @ [0.5, -0.3] + rng.normal(size=n)
+    y[[3, 17]] = np.nan
+    C[[5, 40], 1] = np.nan
+    samples = {"FID": fam.FID, "IID": fam.IID}
+    write_tsv(pd.DataFrame(samples | {"y": y}), tmp_path / "pheno.tsv")
+    write_tsv(pd.DataFrame(samples | {"age": C[:, 0], "pc1": C[:, 1]}), tmp_path / "covar.tsv")
+    return prefix, G, y, C
+
+
+def ols(g, y, C):
+    """BETA, SE, sample count and A1 frequency of g in y ~ 1 + g + C over complete cases."""
+    keep = ~np.isnan(g) & ~np.isnan(y) & ~np.isnan(C).any(axis=1)
+    X = np.column_stack([np.ones(keep.sum()), g[keep], C[keep]])
+    coef, rss, *_ = np.linalg.lstsq(X, y[keep], rcond=None)
+    sigma2 = rss[0] / (keep.sum() - X.shape[1])
+    return coef[1], np.sqrt(sigma2 * np.linalg.inv(X.T @ X)[1, 1]), keep.sum(), g[keep].mean() / 2
+
+
+@needs_plink2
+@pytest.mark.parametrize("modifiers", [[], ["hide-covar", "cols=+a1freq"]])
+def test_read_sumstats__plink2_glm_matches_numpy_ols(tmp_path, write_plink, rng, modifiers):
+    prefix, G, y, C = write_covariate_fileset(tmp_path, write_plink, rng)
+    out = tmp_path / "gwas"
+    subprocess.run(
+        ["plink2", "--bfile", prefix, "--pheno", tmp_path / "pheno.tsv", "--covar", tmp_path / "covar.tsv",
+         "--glm", *modifiers, "--threads", "1", "--out", out],
+        check=True, capture_output=True,
+    )
+    path = tmp_path / "gwas.y.glm.linear"
+    assert ("age" in path.read_text()) == (not modifiers)  # covariate rows exist without hide-covar
+    table = read_sumstats(path)
+    bim = read_bim(prefix)
+    assert table.ID.tolist() == bim.ID.tolist()
+    # plink2 reports the minor allele as A1 (here the .bim's A2 where its A1 is common)
+    reported_is_bim_a1 = (table.A1 == bim.A1).to_numpy()
+    assert reported_is_bim_a1.tolist() == (np.nanmean(G, axis=0) <= 1).tolist()
+    pd.testing.assert_series_equal(table.A2, bim.A2.where(reported_is_bim_a1, bim.A1), check_dtype=False)
+    G_reported = np.where(reported_is_bim_a1, G, 2 - G)
+    expected = np.array([ols(G_reported[:, j], y, C) for j in range(G.shape[1])])
+    np.testing.assert_allclose(table.BETA, expected[:, 0], rtol=1e-5)  # plink2 prints 6 significant digits
+    np.testing.assert_allclose(table.SE, expected[:, 1], rtol=1e-5)
+    np.testing.assert_array_equal(table.N, expected[:, 2])
+    if modifiers:
+        np.testing.assert_allclose(table.A1_FREQ, expected[:, 3], rtol=1e-5)  # over the regression's samples
+    else:
+        assert table.A1_FREQ.isna().all()
+
+    result = harmonise(table, bim)
+    np.testing.assert_allclose(result.table.BETA, [ols(G[:, j], y, C)[0] for j in range(G.shape[1])], rtol=1e-5)
+    assert counts(result)["swapped"] == (~reported_is_bim_a1).sum() > 0
+
+
+PLINK1_LINEAR = """\
+ CHR        SNP         BP   A1       TEST    NMISS       BETA         STAT            P
+   1     rs100       1000    G        ADD      980    -0.1234       -2.468      0.01376
+   1     rs100       1000    G        COV1     980     0.0312        1.04        0.2985
+   1     rs101       2000    C        ADD      975     0.05          1.25        0.2116
+   1     rs101       2000    C        COV1     975     0.0311        1.03        0.3031
+   1     rs102       3000    T        ADD      990         NA           NA           NA
+   1     rs102       3000    T        COV1     990     0.0300        1.00        0.3173
+"""
+
+
+def test_read_sumstats__plink1_linear_derives_se_and_takes_a2_from_panel(tmp_path):
+    path = tmp_path / "gwas.assoc.linear"
+    path.write_text(PLINK1_LINEAR)
+    table = read_sumstats(path, allow_missing=True)
+    assert table.ID.tolist() == ["rs100", "rs101"]
+    assert table.A2.isna().all()
+    np.testing.assert_allclose(table.SE, [0.1234 / 2.468, 0.04])
+    np.testing.assert_allclose(table.Z, [-2.468, 1.25])
+    np.testing.assert_allclose(table.P, [0.01376, 0.2116])
+    np.testing.assert_array_equal(table.N, [980, 975])
+    assert table.attrs["dropped"] == {"missing_statistic": (1, "rs102")}
+
+    bim = panel_bim(3)  # rs100 A/G (G reported: swap), rs101 C/T (C reported: keep)
+    result = harmonise(table, bim)
+    assert result.table.A2.tolist() == ["G", "T"]
+    np.testing.assert_allclose(result.table.BETA, [0.1234, 0.05])
+    assert counts(result)["missing_statistic"] == 1 and counts(result)["swapped"] == 1
+
+
+def test_read_sumstats__generic_csv_with_column_map(tmp_path):
+    path = tmp_path / "gwas.csv"
+    path.write_text(
+        "rsid,chr,bp,effect_allele,other_allele,eaf,beta,se,n\n"
+        "rs1,chr2,500,a,g,0.2,0.1,0.05,5000\n"
+        "rs2,chrX,900,T,C,0.7,-0.3,0.1,4990\n"
+    )
+    columns = {"CHROM": "chr", "POS": "bp", "ID": "rsid", "A1": "effect_allele", "A2": "other_allele",
+               "BETA": "beta", "SE": "se", "A1_FREQ": "eaf", "N": "n"}
+    table = read_sumstats(path, columns=columns)
+    expected = pd.DataFrame(
+        {"CHROM": ["2", "X"], "POS": [500, 900], "ID": ["rs1", "rs2"], "A1": ["A", "T"], "A2": ["G", "C"],
+         "A1_FREQ": [0.2, 0.7], "N": [5000.0, 4990.0], "BETA": [0.1, -0.3], "SE": [0.05, 0.1],
+         "Z": [2.0, -3.0], "P": 2 * stats.norm.sf([2.0, 3.0])}
+    )
+    pd.testing.assert_frame_equal(table, expected, check_dtype=False)
+
+
+def test_read_sumstats__whitespace_table_takes_n_from_argument(tmp_path):
+    path = tmp_path / "gwas.txt"
+    path.write_text("CHROM POS A1 A2 BETA SE P\n1 1000 A G 0.5 0.25 0.04\n")
+    table = read_sumstats(path, n=321)
+    assert table.ID.tolist() == ["1:1000"]
+    assert table.N.tolist() == [321.0] and table.P.tolist() == [0.04]
+    assert table.A1_FREQ.isna().all()
+
+
+def test_read_sumstats__reads_gzipped_plink1_output(tmp_path):
+    path = tmp_path / "gwas.assoc.linear.gz"
+    with gzip.open(path, "wt") as handle:
+        handle.write(PLINK1_LINEAR)
+    table = read_sumstats(path, allow_missing=True)
+    assert table.ID.tolist() == ["rs100", "rs101"] and table.BETA.tolist() == [-0.1234, 0.05]
+
+
+def test_harmonise_sumstats__writes_contract_that_reads_back(tmp_path, write_plink, rng):
+    bim = panel_bim(8)
+    truth = truth_sumstats(bim, rng)
+    prefix = write_plink(np.zeros((4, 8)), bim=bim)
+    src = tmp_path / "gwas.tsv"
+    write_tsv(swap(truth, np.array([2, 5])).iloc[::-1], src)
+    result = harmonise_sumstats(src, prefix, tmp_path / "out/h.tsv", tmp_path / "out/h.log.tsv")
+    assert_equal_truth(read_sumstats(tmp_path / "out/h.tsv"), result.table)
+    pd.testing.assert_frame_equal(read_sumstats(tmp_path / "out/h.tsv"), truth, check_dtype=False, rtol=1e-9)
+    written_log = pd.read_csv(tmp_path / "out/h.log.tsv", sep="\t")
+    summary = ["matched", "swapped", "strand_flipped", "panel_without_sumstats"]
+    assert written_log.reason.tolist() == [*DROP_REASONS, *summary]
+    assert written_log.n.tolist() == [0, 0, 0, 0, 0, 8, 2, 0, 0]
+
+
+GOOD = {"CHROM": "1", "POS": "1000", "ID": "rs1", "A1": "A", "A2": "G", "N": "100", "BETA": "0.1", "SE": "0.05",
+        "P": "0.04"}
+
+
+def write_table(path, *rows: dict[str, str]) -> None:
+    """A contract-like TSV: a good first row, then ``rows`` (overrides of the good values, ID rs2...)."""
+    lines = [GOOD] + [GOOD | {"POS": str(2000 + i), "ID": f"rs{i + 2}"} | row for i, row in enumerate(rows)]
+    path.write_text("\t".join(GOOD) + "\n" + "".join("\t".join(line.values()) + "\n" for line in lines))
+
+
+AT_ROW_2 = r" at data row 2 \(ID rs2\)"
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"BETA": "big"}, r"'BETA' is not numeric \(value 'big'\)" + AT_ROW_2),
+        ({"SE": "?"}, r"'SE' is not numeric \(value '\?'\)" + AT_ROW_2),
+        ({"P": "p<1e-8"}, r"'P' is not numeric \(value 'p<1e-8'\)" + AT_ROW_2),
+        ({"N": "many"}, r"'N' is not numeric \(value 'many'\)" + AT_ROW_2),
+        ({"SE": "0"}, r"'SE' is not a positive finite SE \(value 0\)" + AT_ROW_2),
+        ({"SE": "-0.2"}, r"'SE' is not a positive finite SE \(value -0.2\)" + AT_ROW_2),
+        ({"SE": "inf"}, r"'SE' is not a positive finite SE \(value inf\)" + AT_ROW_2),
+        ({"BETA": "inf"}, r"'BETA' is infinite \(value inf\)" + AT_ROW_2),
+        ({"P": "7.3"}, r"'P' is outside \[0, 1\] \(value 7.3\)" + AT_ROW_2 + r".*-log10"),
+        ({"BETA": "NA"}, r"BETA or SE is missing" + AT_ROW_2 + r".*allow_missing"),
+        ({"SE": "."}, r"BETA or SE is missing" + AT_ROW_2),
+        ({"N": "0"}, r"'N' is not positive \(value 0\)" + AT_ROW_2),
+        ({"A2": "NA"}, r"'A2' has a missing allele \(value 'NA'\)" + AT_ROW_2),
+        ({"A1": "g"}, r"A1 equals A2 \(value 'G'\)" + AT_ROW_2),
+        ({"POS": "abc"}, r"'POS' is not a non-negative integer position \(value 'abc'\)" + AT_ROW_2),
+        ({"CHROM": "chr1_random"}, r"unknown chromosome name 'chr1_random' at data row 2"),
+    ],
+)
+def test_read_sumstats__bad_values_raise(tmp_path, bad, message):
+    path = tmp_path / "gwas.tsv"
+    write_table(path, bad)
+    with pytest.raises(InputError, match=re.escape(str(path)) + ": .*" + message):
+        read_sumstats(path)
+
+
+def test_read_sumstats__allow_missing_drops_and_counts(tmp_path, caplog):
+    path = tmp_path / "gwas.tsv"
+    write_table(path, {"BETA": "NA", "SE": "NA", "P": "NA"})
+    with caplog.at_level(logging.WARNING, logger="phenomap.io.sumstats"):
+        table = read_sumstats(path, allow_missing=True)
+    assert table.ID.tolist() == ["rs1"]
+    assert "dropped 1 rows with missing BETA or SE (e.g. rs2)" in caplog.text
+    result = harmonise(table, make_bim(1).assign(ID="rs1"))
+    assert result.log.set_index("reason").loc["missing_statistic"].tolist() == [1, "rs2"]
+
+
+def test_read_sumstats__missing_file_raises(tmp_path):
+    with pytest.raises(InputError, match=r"nothere.tsv does not exist: check the path"):
+        read_sumstats(tmp_path / "nothere.tsv")
+
+
+@pytest.mark.parametrize(
+    ("header", "columns", "message"),
+    [
+        ("CHROM\tPOS\tID\tA1\tA2\tN\tbeta\tSE", None,
+         r"no column for BETA: looked for 'BETA'; found columns \['CHROM'.*'beta'.*columns: \{BETA: <column name>\}"),
+        ("CHROM\tPOS\tID\tA1\tA2\tN\tBETA\tSE", {"A1": "effect_allele"},
+         r"no column for A1: looked for 'effect_allele'"),
+        ("POS\tA1\tA2\tN\tBETA\tSE", None, r"no column for ID: looked for 'ID' \(or both CHROM and POS\)"),
+        ("CHROM\tPOS\tID\tA1\tN\tBETA\tSE", None, r"no column for A2"),
+        ("CHROM\tPOS\tID\tA1\tA2\tN\tBETA", None, r"no column for SE"),
+        ("CHROM\tPOS\tID\tA1\tA2\tBETA\tSE", None,
+         r"no sample-size column: add an N column .* or set n in the config"),
+    ],
+)
+def test_read_sumstats__missing_column_raises(tmp_path, header, columns, message):
+    path = tmp_path / "gwas.tsv"
+    values = GOOD | {"beta": "0.1"}
+    path.write_text(header + "\n" + "\t".join(values[c] for c in header.split("\t")) + "\n")
+    with pytest.raises(InputError, match=re.escape(str(path)) + ".*" + message):
+        read_sumstats(path, columns=columns)
+
+
+def test_read_sumstats__plink_output_without_additive_rows_raises(tmp_path):
+    path = tmp_path / "gwas.assoc.linear"
+    path.write_text(PLINK1_LINEAR.replace("ADD", "DOMDEV"))
+    with pytest.raises(InputError, match=r"no rows with TEST == ADD \(found TEST values \['COV1', 'DOMDEV'\]\)"):
+        read_sumstats(path)
+
+
+def test_read_sumstats__bad_settings_raise(tmp_path):
+    path = tmp_path / "gwas.tsv"
+    write_table(path)
+    with pytest.raises(InputError, match="format 'vcf' is unknown"):
+        read_sumstats(path, fmt="vcf")
+    with pytest.raises(InputError, match=r"unknown key\(s\) \['EFFECT'\]"):
+        read_sumstats(path, columns={"EFFECT": "BETA"})
+    empty = tmp_path / "empty.tsv"
+    empty.write_text("\t".join(GOOD) + "\n")
+    with pytest.raises(InputError, match="empty.tsv has no data rows"):
+        read_sumstats(empty)
