@@ -1,0 +1,1 @@
+"""LD blocks (partition of the variants) and LD within each block (correlations, LD scores)."""

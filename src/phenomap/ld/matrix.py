@@ -1,0 +1,191 @@
+"""LD within one block: the correlation matrix of its variants and their LD scores.
+
+Genotypes are A1 allele counts with NaN for missing calls. Missing calls are replaced by the
+variant's mean over observed samples, so every correlation here is the Pearson r of the
+mean-imputed genotypes, computed over all n samples.
+
+Positive semi-definiteness: the matrix is ``Z.T @ Z`` for the column-standardised imputed
+genotypes ``Z`` (n x m), a Gram matrix, so it is PSD by construction (up to rounding, and of
+rank at most n). No repair is needed or done here; LD supplied by a user as a matrix is
+validated by the stage that reads it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from phenomap.errors import InputError
+from phenomap.io.plink import Bfile
+from phenomap.io.tables import atomic_path, write_tsv
+
+log = logging.getLogger(__name__)
+
+
+def standardise(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean-impute each column and scale it to unit Euclidean norm.
+
+    Parameters
+    ----------
+    G : (n, m) allele counts, NaN = missing.
+
+    Returns
+    -------
+    Z : (n, m) float64 with ``Z[:, j] @ Z[:, k]`` the Pearson r of imputed columns j and k;
+        a column without variance (monomorphic, or all missing) is all zeros.
+    constant : (m,) bool, True for the columns without variance.
+    """
+    Z = np.array(G, dtype=np.float64)  # a copy, worked on in place to bound memory
+    missing = np.isnan(Z)
+    count = len(Z) - missing.sum(axis=0)
+    Z[missing] = 0.0
+    Z -= Z.sum(axis=0) / np.maximum(count, 1)
+    Z[missing] = 0.0
+    norm = np.sqrt(np.einsum("ij,ij->j", Z, Z))
+    constant = norm == 0
+    Z /= np.where(constant, 1.0, norm)
+    return Z, constant
+
+
+def correlation(G: np.ndarray, ids: Sequence[str] | None = None, *, chunk: int = 2000) -> np.ndarray:
+    """Pearson r between the columns (variants) of ``G``.
+
+    Missing values are mean-imputed per variant, so the result equals ``np.corrcoef`` of the
+    imputed genotypes. Products are accumulated in float64 over column chunks of at most
+    ``chunk`` variants, so the extra memory beyond ``G`` and the result is O(n * chunk).
+
+    Parameters
+    ----------
+    G : (n, m) allele counts, NaN = missing.
+    ids : optional m variant IDs, used to name a faulty variant in errors.
+    chunk : variants standardised at a time.
+
+    Returns
+    -------
+    (m, m) float32, exactly symmetric, unit diagonal, entries in [-1, 1].
+
+    Raises
+    ------
+    InputError if a variant has no variance (monomorphic or all missing).
+    """
+    n, m = G.shape
+    starts = range(0, m, chunk)
+    constant = np.concatenate([standardise(G[:, a : a + chunk])[1] for a in starts]) if m else np.zeros(0, bool)
+    if constant.any():
+        j = int(np.flatnonzero(constant)[0])
+        name = f"variant {ids[j]!r} (column {j})" if ids is not None else f"column {j}"
+        raise InputError(
+            f"{int(constant.sum())} variant(s) have no genotype variance over {n} samples "
+            f"(monomorphic or all missing), first {name}; their correlation is undefined. "
+            "Remove them before computing LD, e.g. with `plink2 --maf 0.01 --geno 0.1`."
+        )
+    r = np.empty((m, m), dtype=np.float32)
+    for a in starts:
+        Za = standardise(G[:, a : a + chunk])[0]
+        for b in range(a, m, chunk):
+            Zb = Za if b == a else standardise(G[:, b : b + chunk])[0]
+            block = Za.T @ Zb
+            if b == a:
+                block = (block + block.T) / 2
+            np.clip(block, -1.0, 1.0, out=block)
+            r[a : a + chunk, b : b + chunk] = block
+            r[b : b + chunk, a : a + chunk] = block.T
+    np.fill_diagonal(r, 1.0)
+    return r
+
+
+def ld_scores(r: np.ndarray, n: int, *, adjust: bool = True) -> np.ndarray:
+    """LD score of each variant within its block.
+
+    ``l_j = sum_k r_jk^2`` over all k in the block, k = j included (contributing 1). With
+    ``adjust``, each r^2 is replaced by the approximately unbiased estimator
+    ``r^2 - (1 - r^2) / (n - 2)`` (as in LD score regression); for k = j it is still 1, so
+    ``l_j = s_j + (s_j - m) / (n - 2)`` with ``s_j`` the unadjusted score.
+
+    Parameters
+    ----------
+    r : (m, m) correlation matrix of one block.
+    n : number of samples r was estimated from (> 2 when ``adjust``).
+
+    Returns
+    -------
+    (m,) float64.
+    """
+    total = np.einsum("ij,ij->i", r, r, dtype=np.float64)
+    if not adjust:
+        return total
+    if n <= 2:
+        raise ValueError(f"the adjusted LD score needs n > 2 samples, got n={n}")
+    return total + (total - r.shape[0]) / (n - 2)
+
+
+def block_ld(
+    bfile_prefix: str | Path,
+    blocks_tsv: str | Path,
+    block: str,
+    out_ld: str | Path,
+    out_scores: str | Path,
+    *,
+    chunk: int = 2000,
+    adjust: bool = True,
+) -> None:
+    """Write the correlation matrix and LD scores of one block of a blocks table.
+
+    Reads only the block's variants (in .bim order). Peak memory for a block of m variants
+    and n samples is about 4nm (genotypes) + 4m^2 (r) + 16n * chunk (two standardised
+    chunks) + 16 chunk^2 bytes, e.g. 460 MB for m = 4000, n = 5000, chunk = 2000.
+    Writes, each atomically:
+
+    * ``out_ld`` (.npz): ``r`` (m, m) float32, ``ids``, ``a1``, ``a2`` (m,) str, ``n`` samples;
+    * ``out_scores`` (TSV): ``CHROM POS ID A1 A2 ldscore`` (see :func:`ld_scores`, with the
+      number of samples as n).
+
+    Raises InputError if ``block`` is not in the table, if the block holds no variant of the
+    fileset or a different number than the table records (table made from another panel),
+    or if a variant of the block is monomorphic.
+    """
+    from phenomap.ld.blocks import block_variants, read_block_table  # blocks imports this module
+
+    bfile = Bfile.open(bfile_prefix)
+    blocks = read_block_table(blocks_tsv)
+    if "block" not in blocks.columns:
+        raise InputError(f"{blocks_tsv} has no 'block' column: give the table written by make_ld_blocks.")
+    row = blocks[blocks.block == block]
+    if row.empty:
+        raise InputError(
+            f"block {block!r} is not in {blocks_tsv} (it has {len(blocks)} blocks, e.g. "
+            f"{', '.join(blocks.block.head(3))}); rerun the ld_blocks step."
+        )
+    row = row.iloc[0]
+    idx = block_variants(bfile.bim, row)
+    expected = int(row["n_variants"]) if "n_variants" in row else len(idx)
+    if len(idx) == 0 or len(idx) != expected:
+        raise InputError(
+            f"block {block} ({row.chrom}:{row.start}-{row.stop}) of {blocks_tsv} holds {len(idx)} "
+            f"variants of {bfile_prefix}.bim but the table records {expected}: the table was made "
+            "from another panel; rerun the ld_blocks step on this fileset."
+        )
+    G = np.empty((bfile.n_samples, len(idx)), dtype=np.float32)
+    done = 0
+    for sel, g in bfile.chunks(chunk, variants=idx, progress=f"read {block}"):
+        G[:, done : done + len(sel)] = g
+        done += len(sel)
+    bim = bfile.bim.iloc[idx]
+    r = correlation(G, ids=bim.ID.to_numpy(), chunk=chunk)
+    del G
+    scores = ld_scores(r, bfile.n_samples, adjust=adjust)
+    with atomic_path(out_ld) as tmp:
+        np.savez(
+            tmp, r=r, ids=bim.ID.to_numpy(str), a1=bim.A1.to_numpy(str), a2=bim.A2.to_numpy(str),
+            n=np.int64(bfile.n_samples),
+        )
+    table = pd.DataFrame(
+        {"CHROM": bim.CHROM.to_numpy(), "POS": bim.POS.to_numpy(), "ID": bim.ID.to_numpy(),
+         "A1": bim.A1.to_numpy(), "A2": bim.A2.to_numpy(), "ldscore": scores}
+    )
+    write_tsv(table, out_scores)
+    log.info("block %s: %d variants x %d samples, mean LD score %.3g", block, len(idx), bfile.n_samples, scores.mean())
