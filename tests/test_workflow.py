@@ -44,7 +44,17 @@ def read(path: Path) -> pd.DataFrame:
 def test_qc_removes_exactly_the_planted_failures_and_no_causal_variant(run_dir):
     res = run_dir / "results/toy"
     removed, planted = read(res / "qc/removed.tsv"), read(res / "input/qc_planted.tsv")
-    assert set(planted.id) <= set(removed.id)
+    removed_ids = set(removed.id[removed.kind == "variant"]) | {
+        i.split(":", 1)[1] for i in removed.id[removed.kind == "sample"]  # samples are FID:IID
+    }
+    assert set(planted.id) <= removed_ids
+    assert (removed.kind == "sample").sum() == (planted.kind == "sample").sum()
+    # planted failures are removed for the planted reason
+    reason = dict(zip(removed.id.str.split(":").str[-1].where(removed.kind == "sample", removed.id), removed.reason))
+    expected = {"high_missingness": {"variant_missing", "sample_missing"}, "hwe_violation": {"hwe"},
+                "monomorphic": {"monomorphic"}}
+    for row in planted.itertuples():
+        assert reason[row.id] in expected[row.reason], row
     causal = set(read(res / "input/truth_effects.tsv").ID)
     assert not causal & set(removed.id)
 

@@ -1,0 +1,1 @@
+"""Simulation: the msprime toy cohort with planted truth."""
