@@ -7,6 +7,7 @@
 #   gwas/      <trait>.tsv  association results of the cohort's own GWAS
 #   sumstats/  <trait>.tsv  harmonised summary statistics (contract columns), <trait>.harmonise.tsv
 #   ld/        blocks.tsv, blocks/<block>.npz + .ldscore.tsv, ldscores.tsv
+#   shrinkage/ sims/<block>.npz, model/ (ensemble), <trait>.tsv (sumstats + BETA_SHRUNK, BETA_SHRUNK_SD)
 
 from snakemake.utils import min_version
 
@@ -19,6 +20,7 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/ld.smk"
+include: "workflow/rules/shrinkage.smk"
 
 
 rule all:

@@ -15,7 +15,7 @@ RESOURCES_DIR = Path(workflow.basedir) / "resources"
 COHORTS = config["cohorts"]
 
 # Per-rule seed offsets: every stochastic rule draws from seed + its offset.
-SEED_OFFSETS = {"toy_cohort": 0}
+SEED_OFFSETS = {"toy_cohort": 0, "simulate_training": 1000, "train_shrinkage": 2000, "shrink": 3000}
 
 PATHS = {
     "toy_genotypes": "results/{cohort}/input/genotypes",
@@ -28,7 +28,15 @@ PATHS = {
     "ld_block": "results/{cohort}/ld/blocks/{block}.npz",
     "ld_block_scores": "results/{cohort}/ld/blocks/{block}.ldscore.tsv",
     "ld_scores": "results/{cohort}/ld/ldscores.tsv",
+    "shrink_sims": "results/{cohort}/shrinkage/sims/{block}.npz",
+    "shrink_model": "results/{cohort}/shrinkage/model",
+    "shrunk": "results/{cohort}/shrinkage/{trait}.tsv",
 }
+# shrinkage config keys passed straight to phenomap.shrinkage.train.train_ensemble
+TRAIN_OPTIONS = [
+    "architecture", "n_models", "subset_fraction", "validation_fraction", "dropout",
+    "epochs", "batch_size", "learning_rate", "patience", "device",
+]
 BFILE_EXT = [".bed", ".bim", ".fam"]
 
 
@@ -142,12 +150,31 @@ def bfile_files(prefix):
     return [f"{prefix}{ext}" for ext in BFILE_EXT]
 
 
-def ld_block_outputs(wildcards):
-    """Per-block LD-score tables of a cohort, known once the ld_blocks checkpoint ran."""
-    table = checkpoints.ld_blocks.get(cohort=wildcards.cohort).output.blocks
+def cohort_blocks(cohort):
+    """Block names of a cohort, known once the ld_blocks checkpoint ran."""
+    table = checkpoints.ld_blocks.get(cohort=cohort).output.blocks
     with open(table) as fh:
-        blocks = [row["block"] for row in csv.DictReader(fh, delimiter="\t")]
-    return [PATHS["ld_block_scores"].format(cohort=wildcards.cohort, block=b) for b in blocks]
+        return [row["block"] for row in csv.DictReader(fh, delimiter="\t")]
+
+
+def block_outputs(wildcards, template):
+    """``template`` expanded over every block of the cohort (other wildcards filled in)."""
+    return [template.format(**dict(wildcards.items()), block=b) for b in cohort_blocks(wildcards.cohort)]
+
+
+def training_blocks(wildcards, template):
+    """``template`` over the blocks used for training: all, or `max_training_blocks` evenly spaced."""
+    blocks = cohort_blocks(wildcards.cohort)
+    cap = config["shrinkage"]["max_training_blocks"]
+    if cap and cap < len(blocks):
+        blocks = [blocks[round(i * (len(blocks) - 1) / (cap - 1))] for i in range(cap)] if cap > 1 else blocks[:1]
+    return [template.format(cohort=wildcards.cohort, block=b) for b in blocks]
+
+
+def total_block_variants(blocks_table):
+    """Number of variants in all blocks (the denominator of each block's heritability share)."""
+    with open(blocks_table) as fh:
+        return sum(int(row["n_variants"]) for row in csv.DictReader(fh, delimiter="\t"))
 
 
 def final_outputs():
@@ -157,4 +184,5 @@ def final_outputs():
         out.append(f"results/{cohort}/qc/removed.tsv")
         out += [PATHS["sumstats"].format(cohort=cohort, trait=t) for t in traits(cohort)]
         out.append(PATHS["ld_scores"].format(cohort=cohort))
+        out += [PATHS["shrunk"].format(cohort=cohort, trait=t) for t in traits(cohort)]
     return out

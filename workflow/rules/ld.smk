@@ -50,7 +50,7 @@ rule ld_block:
 rule ld_scores:
     """Gather the per-block LD scores of a cohort into one table."""
     input:
-        ld_block_outputs,
+        lambda wc: block_outputs(wc, PATHS["ld_block_scores"]),
     output:
         PATHS["ld_scores"],
     log:

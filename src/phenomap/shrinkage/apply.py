@@ -1,0 +1,107 @@
+"""Shrinking a trait's harmonised summary statistics block by block, with any method.
+
+``method="nn"`` applies a trained ensemble: ``BETA_SHRUNK`` is the ensemble mean and
+``BETA_SHRUNK_SD`` the standard deviation across members (a per-variant spread the paper does
+not give; it reflects model disagreement, not full posterior uncertainty). The baselines of
+:mod:`phenomap.shrinkage.baselines` give ``BETA_SHRUNK`` only (``BETA_SHRUNK_SD`` is NA).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from phenomap.errors import InputError
+from phenomap.io.tables import write_tsv
+from phenomap.ld.matrix import ld_scores
+from phenomap.shrinkage.baselines import shrink_block as shrink_with_baseline
+from phenomap.shrinkage.features import block_features, top_neighbours
+from phenomap.shrinkage.model import Ensemble
+
+log = logging.getLogger(__name__)
+
+METHODS = ("nn", "enet", "susie", "eb", "none", "zero")
+
+
+def nn_shrink(beta_hat: np.ndarray, se: np.ndarray, r: np.ndarray, n: int, ensemble: Ensemble) -> tuple[np.ndarray, np.ndarray]:
+    """Ensemble mean and SD of the shrunk per-allele effects of one block, each (m,).
+
+    LD scores are the plain within-block sums of r² (as in training).
+    """
+    X = block_features(beta_hat, se, ld_scores(r, n, adjust=False), top_neighbours(r, ensemble.spec.top_t))
+    pred = ensemble.predict(X) * se[None, :]
+    return pred.mean(axis=0), pred.std(axis=0)
+
+
+def shrink_block(
+    sumstats: pd.DataFrame, ld_npz: str | Path, *, method: str, ensemble: Ensemble | None, seed: int
+) -> pd.DataFrame:
+    """Shrunk effects of the sumstats variants of one LD block: ``ID BETA_SHRUNK BETA_SHRUNK_SD``.
+
+    ``sumstats`` is indexed by ID. The block's variants present in it are checked allele by
+    allele against the LD file (they must agree after harmonisation) and the LD matrix is
+    restricted to them. Rows follow the LD file's order.
+    """
+    ld = np.load(ld_npz)
+    keep = np.isin(ld["ids"], sumstats.index)
+    ids = ld["ids"][keep]
+    ss = sumstats.loc[ids]
+    bad = (ss.A1.to_numpy() != ld["a1"][keep]) | (ss.A2.to_numpy() != ld["a2"][keep])
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"variant {ids[i]} has alleles {ss.A1.iloc[i]}/{ss.A2.iloc[i]} in the sumstats but "
+            f"{ld['a1'][keep][i]}/{ld['a2'][keep][i]} in {ld_npz}: harmonise the sumstats to this LD panel first."
+        )
+    if (~keep).any():
+        log.info("%s: %d of %d block variants have no summary statistics; LD restricted to the rest",
+                 Path(ld_npz).name, (~keep).sum(), len(keep))
+    out = pd.DataFrame({"ID": ids, "BETA_SHRUNK": np.nan, "BETA_SHRUNK_SD": np.nan})
+    if len(ids):
+        r = ld["r"][np.ix_(keep, keep)].astype(np.float64)
+        beta_hat, se = ss.BETA.to_numpy(float), ss.SE.to_numpy(float)
+        n = int(np.median(ss.N))
+        if method == "nn":
+            out["BETA_SHRUNK"], out["BETA_SHRUNK_SD"] = nn_shrink(beta_hat, se, r, n, ensemble)
+        else:
+            out["BETA_SHRUNK"] = shrink_with_baseline(method, beta_hat, se, r, n, seed=seed)
+    return out
+
+
+def shrink_trait(
+    sumstats: str | Path,
+    ld_npzs: list[str | Path],
+    out: str | Path,
+    *,
+    method: str,
+    model_dir: str | Path | None = None,
+    top_t: int = 5,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """I/O layer of rule ``shrink``: one trait, every LD block.
+
+    Writes the trait's sumstats (all rows, original order) plus ``BETA_SHRUNK`` and
+    ``BETA_SHRUNK_SD``; variants in no LD block (or with NA statistics) keep NA, and
+    their number is logged as a warning.
+    """
+    if method not in METHODS:
+        raise InputError(f"shrinkage.method must be one of {METHODS}, got {method!r}")
+    table = pd.read_csv(sumstats, sep="\t", dtype={"CHROM": str, "ID": str})
+    tested = table.dropna(subset=["BETA", "SE"]).set_index("ID")
+    ensemble = Ensemble.load(model_dir, top_t=top_t) if method == "nn" else None
+    parts = [shrink_block(tested, path, method=method, ensemble=ensemble, seed=seed)
+             for path in tqdm(ld_npzs, desc=f"shrink ({method})", mininterval=5)]
+    shrunk = pd.concat(parts, ignore_index=True)
+    if shrunk.ID.duplicated().any():
+        raise InputError(f"variant {shrunk.ID[shrunk.ID.duplicated()].iloc[0]} appears in two LD blocks")
+    table = table.merge(shrunk, on="ID", how="left", validate="one_to_one")
+    outside = table.BETA_SHRUNK.isna()
+    if outside.any():
+        log.warning("%s: %d variants have no shrunk effect (in no LD block, or NA statistics), e.g. %s",
+                    sumstats, outside.sum(), table.ID[outside].iloc[0])
+    write_tsv(table, out)
+    return table

@@ -1,0 +1,78 @@
+# Effect-size shrinkage (ML-MAGES): training simulations on the cohort's LD blocks, ensemble
+# training (GPU-capable), and per-block shrinkage of every trait with the configured method.
+
+SHRINK = config["shrinkage"]
+
+
+rule simulate_training:
+    """Simulated GWAS (true and estimated effects) on one LD block, for every grid setting."""
+    input:
+        geno=multiext(PATHS["qc_genotypes"], *BFILE_EXT),
+        blocks=PATHS["ld_blocks"],
+        ld=PATHS["ld_block"],
+    output:
+        PATHS["shrink_sims"],
+    params:
+        grid=SHRINK["grid"],
+        replicates=SHRINK["replicates"],
+        method=SHRINK["simulation"],
+        n=SHRINK["sim_n"],
+        m_total=lambda wc, input: total_block_variants(input.blocks),
+        seed=config["seed"] + SEED_OFFSETS["simulate_training"],
+    log:
+        "logs/simulate_training/{cohort}/{block}.log",
+    benchmark:
+        "benchmarks/simulate_training/{cohort}/{block}.tsv"
+    resources:
+        mem_mb=config["resources"]["default_mem_mb"],
+        runtime=config["resources"]["runtime_min"],
+    script:
+        "../../scripts/simulate_training.py"
+
+
+rule train_shrinkage:
+    """Train the shrinkage ensemble on the simulations (GPU when available and requested)."""
+    input:
+        sims=lambda wc: training_blocks(wc, PATHS["shrink_sims"]),
+        ld=lambda wc: training_blocks(wc, PATHS["ld_block"]),
+    output:
+        directory(PATHS["shrink_model"]),
+    params:
+        options={k: SHRINK[k] for k in TRAIN_OPTIONS},
+        top_t=SHRINK["top_t"],
+        causal_weight=SHRINK["causal_weight"],
+        seed=config["seed"] + SEED_OFFSETS["train_shrinkage"],
+    threads: SHRINK["threads"]
+    log:
+        "logs/train_shrinkage/{cohort}.log",
+    benchmark:
+        "benchmarks/train_shrinkage/{cohort}.tsv"
+    resources:
+        gpu=SHRINK["gpu"],
+        mem_mb=SHRINK["mem_mb"],
+        runtime=SHRINK["runtime_min"],
+    script:
+        "../../scripts/train_shrinkage.py"
+
+
+rule shrink:
+    """Shrunk effects of one trait over all LD blocks with the configured method."""
+    input:
+        sumstats=PATHS["sumstats"],
+        ld=lambda wc: block_outputs(wc, PATHS["ld_block"]),
+        model=lambda wc: PATHS["shrink_model"].format(cohort=wc.cohort) if SHRINK["method"] == "nn" else [],
+    output:
+        PATHS["shrunk"],
+    params:
+        method=SHRINK["method"],
+        top_t=SHRINK["top_t"],
+        seed=config["seed"] + SEED_OFFSETS["shrink"],
+    log:
+        "logs/shrink/{cohort}/{trait}.log",
+    benchmark:
+        "benchmarks/shrink/{cohort}/{trait}.tsv"
+    resources:
+        mem_mb=config["resources"]["ld_block_mem_mb"],
+        runtime=config["resources"]["runtime_min"],
+    script:
+        "../../scripts/shrink.py"
