@@ -11,23 +11,23 @@ A1 is the derived allele (counted), A2 the ancestral one.
 Each trait ``trait1..traitT`` has variance close to 1, the sum of
 
 - an additive part of variance ``heritability`` from 1-3 causal variants (MAF >= 0.05) in
-  each causal gene, every causal gene contributing the same variance (up to LD between and
-  within genes); shared genes act on trait1 and trait2 with effects correlated
-  ``SHARED_EFFECT_CORRELATION`` (trait2's effects in a gene negated when the gene's two
-  genetic values covary negatively in the founders: pleiotropy is concordant), specific genes
-  on one trait only, and a trait's specific
-  genes go to chromosomes it has no causal gene on yet, while there are such;
-- ``n_dominance_qtl`` QTL per trait (MAF >= 0.2, inside the trait's causal genes), the first
-  dominant (indicator of A1 count >= 1), the next recessive (A1 count == 2), alternating,
-  each of variance ``DOMINANCE_VARIANCE``;
+  each causal gene, every causal gene contributing the same variance (up to LD). Shared genes
+  act on trait1 and trait2 with effects correlated ``SHARED_EFFECT_CORRELATION``, oriented so
+  that the gene's two genetic values covary positively (concordant pleiotropy); specific
+  genes act on one trait and go, while possible, to chromosomes the trait has no gene on yet;
+- ``n_dominance_qtl`` QTL per trait inside its causal genes, alternately dominant (indicator
+  of A1 count >= 1) and recessive (A1 count == 2), each of variance ``DOMINANCE_VARIANCE``;
 - ``n_epistatic_pairs`` pairs in all, pair k acting on trait (k mod T) + 1, each
-  ``beta * x_a * x_b`` with x the A1 count minus its cohort mean (written in truth.json),
-  variance ``EPISTASIS_VARIANCE``, the two variants in different causal genes of the trait on
-  different chromosomes (or as far apart as the genes allow);
+  ``beta * x_a * x_b`` with x the A1 count minus its cohort mean (written in truth.json), of
+  variance ``EPISTASIS_VARIANCE``; the two variants lie in two causal genes of the trait, on
+  different chromosomes when the trait's genes allow it, else as far apart as they can;
 - covariates: sex (1 male, 2 female), age (years) and ancestry through PC1, with the
   variances in ``COVARIATE_VARIANCE``;
 - environmental noise correlated ``ENVIRONMENT_CORRELATION`` across traits and orthogonal
   in-sample to the parts above, taking the rest of the unit variance.
+
+Dominance variants have MAF >= 0.2, epistatic ones MAF >= 0.1, and both MAF >= 0.05 within
+each population, so that a non-additive term is not a proxy for ancestry.
 
 The parts are scaled one by one, so the trait variance is 1 up to their covariances. Those
 are not all chance: the genetic value of a trait differs between the two populations, hence
@@ -68,16 +68,20 @@ OUTPUT_FILES = (
     "truth.json",
 )
 
-# Demography (generations, diploid effective sizes): an ancestral population splits into an
-# African-like branch of constant size and a non-African branch that goes through a
-# bottleneck, then grows exponentially for the last EUR_GROWTH_GENERATIONS generations.
+# Demography (generations, diploid effective sizes): an ancestral population splits into a
+# branch of constant size ("AFR") and a branch that goes through a bottleneck, then grows
+# exponentially for the last EUR_GROWTH_GENERATIONS generations ("EUR"). The split is
+# recent (600 generations, F_ST ~ 0.02, like structure within one continental cohort): PCs
+# still capture ancestry, but the pooled sample shows no Wahlund-effect HWE failures. With
+# an out-of-Africa-deep split (3000 generations, F_ST ~ 0.2) pooled HWE QC at 1e-6 removed
+# 13% of the variants, causal ones included, which real cohorts avoid by QC within ancestry.
 POPULATIONS = ("AFR", "EUR")
 EUR_FRACTION = 0.25  # share of founders sampled from the non-African branch
 ANCESTRAL_SIZE = 7_300
 AFR_SIZE = 14_000
-SPLIT_GENERATIONS = 3_000
-EUR_BOTTLENECK_SIZE = 1_500
-EUR_GROWTH_GENERATIONS = 900
+SPLIT_GENERATIONS = 600
+EUR_BOTTLENECK_SIZE = 3_000
+EUR_GROWTH_GENERATIONS = 400
 EUR_PRESENT_SIZE = 30_000
 RECOMBINATION_RATE = 1e-8  # per bp per generation
 MUTATION_RATE = 1.25e-8  # per bp per generation
@@ -173,7 +177,9 @@ class ToyParams:
         if not 0 <= self.min_maf < 0.5:
             raise _bad_setting("min_maf", self.min_maf, "must be in [0, 0.5)")
         if not 0 <= self.missing_rate <= 0.05:
-            raise _bad_setting("missing_rate", self.missing_rate, "must be in [0, 0.05] so planted QC failures stand out")
+            raise _bad_setting(
+                "missing_rate", self.missing_rate, "must be in [0, 0.05] so that planted QC failures stand out"
+            )
         if not 0 < self.heritability < 1:
             raise _bad_setting("heritability", self.heritability, "must be in (0, 1)")
 
@@ -185,7 +191,9 @@ class ToyParams:
                 f"n_founders={self.n_founders} allows at most {capacity} families",
             )
         if self.n_shared_genes > 0 and self.n_traits < 2:
-            raise _bad_setting("n_shared_genes", self.n_shared_genes, "needs n_traits >= 2 (shared genes act on trait1 and trait2)")
+            raise _bad_setting(
+                "n_shared_genes", self.n_shared_genes, "needs n_traits >= 2 (shared genes act on trait1 and trait2)"
+            )
         for t in range(self.n_traits):
             if self.genes_per_trait(t) == 0:
                 raise _bad_setting(
@@ -301,6 +309,7 @@ def out_of_africa_demography() -> msprime.Demography:
 
 
 def _stream(seed: int, *key: int) -> np.random.SeedSequence:
+    """The independent random stream ``key`` of a run seeded ``seed``."""
     return np.random.SeedSequence(seed, spawn_key=key)
 
 
@@ -320,7 +329,9 @@ def simulate_founder_chromosome(
     1-based int64 and ``population`` (n_individuals,) names, in msprime's individual order
     (the populations of ``sizes`` one after the other).
     """
-    ancestry, mutation, thinning = seed.spawn(3)
+    ancestry, mutation, thinning = (
+        np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, k)) for k in range(3)
+    )
     ts = msprime.sim_ancestry(
         samples=dict(sizes), demography=out_of_africa_demography(), sequence_length=sequence_length,
         recombination_rate=RECOMBINATION_RATE, ploidy=2, random_seed=_msprime_seed(ancestry),
@@ -494,7 +505,9 @@ def _variants_in_genes(bim: pd.DataFrame, genes: pd.DataFrame) -> dict[int, np.n
     }
 
 
-def _causal_genes(genes: pd.DataFrame, eligible: list[int], params: ToyParams, rng: np.random.Generator) -> pd.DataFrame:
+def _causal_genes(
+    genes: pd.DataFrame, eligible: list[int], params: ToyParams, rng: np.random.Generator
+) -> pd.DataFrame:
     """Truth table ``gene symbol trait role``: shared genes for trait1+trait2, specific per trait.
 
     ``eligible`` genes hold enough common variants for every kind of causal variant.
@@ -566,8 +579,8 @@ def _plant_effects(
         if len(pool) < params.n_dominance_qtl:
             raise InputError(
                 f"toy cohort: {trait} has {len(pool)} unused variants with MAF >= {DOMINANCE_MIN_MAF} in its causal "
-                f"genes, fewer than n_dominance_qtl={params.n_dominance_qtl}; lower cohorts.<cohort>.toy.n_dominance_qtl "
-                "or raise max_variants_per_chromosome."
+                f"genes, fewer than n_dominance_qtl={params.n_dominance_qtl}; lower "
+                "cohorts.<cohort>.toy.n_dominance_qtl or raise max_variants_per_chromosome."
             )
         picked = np.sort(rng.choice(pool, params.n_dominance_qtl, replace=False))
         used[picked] = True
@@ -804,15 +817,15 @@ def simulate_toy_cohort(out_dir: str | Path, params: ToyParams, *, seed: int) ->
     _plant_in_founders(haplotypes, planted, genes_rng)
 
     meiosis_rng = np.random.default_rng(_stream(seed, _MEIOSIS))
-    genotypes = np.concatenate(
-        [haplotypes.sum(axis=1, dtype=np.int8), _offspring_genotypes(haplotypes, bim, samples, chromosome_bp, meiosis_rng)]
-    )
+    offspring = _offspring_genotypes(haplotypes, bim, samples, chromosome_bp, meiosis_rng)
+    genotypes = np.concatenate([haplotypes.sum(axis=1, dtype=np.int8), offspring])
     missing_rng = np.random.default_rng(_stream(seed, _MISSING))
     planted_samples = np.sort(missing_rng.choice(len(samples), PLANTED_SAMPLES, replace=False))
     observed = _observed(genotypes, planted["high_missingness"], planted_samples, params.missing_rate, missing_rng)
     pc_variants = np.setdiff1d(np.flatnonzero(maf >= CAUSAL_MIN_MAF), np.concatenate(list(planted.values())))
     pcs = principal_components(observed[:, pc_variants], founders, N_PCS)
-    simulated = _phenotypes(genotypes, samples, pcs, effects, epistasis, params, np.random.default_rng(_stream(seed, _TRAITS)))
+    traits_rng = np.random.default_rng(_stream(seed, _TRAITS))
+    simulated = _phenotypes(genotypes, samples, pcs, effects, epistasis, params, traits_rng)
 
     paths = {name: out_dir / name for name in OUTPUT_FILES}
     fam = pd.DataFrame({
@@ -828,7 +841,8 @@ def simulate_toy_cohort(out_dir: str | Path, params: ToyParams, *, seed: int) ->
     write_tsv(covar, paths["covar.tsv"])
     write_tsv(samples[["IID", "SIRE", "DAM"]], paths["pedigree.tsv"])
     write_tsv(genes, paths["genes.tsv"])
-    truth_effects = pd.concat([bim.loc[effects.variant, ["ID", "CHROM", "POS"]].reset_index(drop=True), effects], axis=1)
+    located = bim.loc[effects.variant, ["ID", "CHROM", "POS"]].reset_index(drop=True)
+    truth_effects = pd.concat([located, effects], axis=1)
     truth_effects = truth_effects.sort_values(
         ["CHROM", "POS", "trait"], key=lambda c: chrom_sort_key(c) if c.name == "CHROM" else c, ignore_index=True
     )
