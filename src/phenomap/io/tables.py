@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 
 SAMPLE_KEYS = ["FID", "IID"]
 MISSING_VALUES = ["NA", "NaN", "nan", "", "-9", "."]
+UMASK = os.umask(0o022)
+os.umask(UMASK)
 
 
 @contextlib.contextmanager
@@ -34,6 +36,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = Path(tmp)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~UMASK)  # mkstemp creates 0600; give the usual permissions
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
