@@ -1,0 +1,200 @@
+"""Types of mixture components from the shape of their covariance ellipse (d >= 2 traits).
+
+Rule
+----
+For a component with covariance Sigma (d x d), eigenvalues l1 >= l2 >= ... and principal
+axis u (the unit eigenvector of l1):
+
+1. ``eigenvalue_ratio = l1 / l2``. Below ``ratio_threshold`` the ellipse has no dominant
+   direction (roughly round in its two longest axes): **mixed**.
+2. ``angle_deg`` = angle between u and the nearest trait axis, arccos(max_j |u_j|). Within
+   ``angle_threshold`` of trait j's axis: **trait-specific** (traits = j).
+3. Otherwise the traits with a large loading, |u_j| > sin(angle_threshold), share the
+   component: a loading that large would, alone, turn the axis more than the threshold away
+   from any single-trait axis. With two or more such traits: **shared-positive** when their
+   loadings all have the same sign (the effects move together), else **shared-negative**;
+   with fewer than two (an axis spread thinly over many traits): **mixed**.
+
+For d = 2, step 3 always finds both traits (an axis more than the threshold away from
+both trait axes has both loadings above sin(threshold)), and the sign is the sign of the
+traits' correlation. The defaults read: the principal axis is at least twice as long as the
+next one (ratio 4 for the variances; for two traits of equal variance, |correlation| >= 0.6),
+and 22.5 degrees, halfway between a trait axis and the diagonal of two traits.
+
+``correlation`` is Sigma_jl / sqrt(Sigma_jj Sigma_ll) for the two traits with the largest
+loadings on u (for d = 2, the traits' correlation). A trait left out of the fit (all its
+effects null, zero rows in Sigma) has a zero variance: eigenvalue ratios may be infinite and
+correlations involving it are NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Ellipse, Wedge
+
+from phenomap.errors import InputError
+from phenomap.io.tables import atomic_path
+
+TYPES = ("trait-specific", "shared-positive", "shared-negative", "mixed")
+COLUMNS = ["component", "type", "traits", "eigenvalue_ratio", "angle_deg", "correlation", "trace"]
+RATIO_THRESHOLD = 4.0
+ANGLE_THRESHOLD = 22.5
+
+
+def classify_components(
+    covariances: np.ndarray,
+    *,
+    trait_names: Sequence[str],
+    ratio_threshold: float = RATIO_THRESHOLD,
+    angle_threshold: float = ANGLE_THRESHOLD,
+) -> pd.DataFrame:
+    """Type each component of a mixture from its covariance (see the module docstring).
+
+    Parameters
+    ----------
+    covariances : (K, d, d) component covariances, d >= 2, component k numbered k + 1.
+    trait_names : d names, in the order of the covariance axes.
+    ratio_threshold : smallest l1 / l2 (>= 1) for a component to have a direction.
+    angle_threshold : largest angle in degrees (0 < . < 45) between the principal axis and a
+        trait axis for a trait-specific component.
+
+    Returns
+    -------
+    DataFrame, one row per component: ``component`` (1..K), ``type`` (one of ``TYPES``),
+    ``traits`` (comma-separated names: the specific trait, the shared ones, or for mixed
+    components every trait with a non-zero variance), ``eigenvalue_ratio``, ``angle_deg``,
+    ``correlation`` and ``trace`` (of Sigma, squared effect units).
+
+    Raises
+    ------
+    InputError for fewer than two traits, names that do not match d, non-finite, asymmetric
+    or non-PSD (or all-zero) covariances, and thresholds out of range.
+    """
+    covariances = _check_covariances(covariances, trait_names)
+    if not ratio_threshold >= 1:
+        raise InputError(f"ratio_threshold must be >= 1 (an eigenvalue ratio), got {ratio_threshold}.")
+    if not 0 < angle_threshold < 45:
+        raise InputError(f"angle_threshold must lie strictly between 0 and 45 degrees, got {angle_threshold}.")
+    names = list(trait_names)
+    rows = []
+    for k, sigma in enumerate(covariances, start=1):
+        values, vectors = np.linalg.eigh(sigma)
+        largest, second = values[-1], max(values[-2], 0.0)
+        ratio = largest / second if second > 0 else np.inf
+        axis = vectors[:, -1]
+        loading = np.abs(axis)
+        angle = float(np.degrees(np.arccos(min(loading.max(), 1.0))))
+        top_two = np.argsort(-loading, kind="stable")[:2]
+        large = np.flatnonzero(loading > np.sin(np.radians(angle_threshold)))
+        if ratio < ratio_threshold or (angle > angle_threshold and large.size < 2):
+            kind, traits = "mixed", np.flatnonzero(np.diag(sigma) > 0)
+        elif angle <= angle_threshold:
+            kind, traits = "trait-specific", top_two[:1]
+        else:
+            same_sign = np.all(np.sign(axis[large]) == np.sign(axis[large[0]]))
+            kind, traits = ("shared-positive" if same_sign else "shared-negative"), large
+        rows.append({
+            "component": k,
+            "type": kind,
+            "traits": ",".join(names[j] for j in traits),
+            "eigenvalue_ratio": float(ratio),
+            "angle_deg": angle,
+            "correlation": _correlation(sigma, *top_two),
+            "trace": float(np.trace(sigma)),
+        })
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _check_covariances(covariances: np.ndarray, trait_names: Sequence[str]) -> np.ndarray:
+    covariances = np.asarray(covariances, dtype=float)
+    if covariances.ndim != 3 or covariances.shape[1] != covariances.shape[2]:
+        raise InputError(f"covariances must be a (components, traits, traits) array, got shape {covariances.shape}.")
+    d = covariances.shape[1]
+    if d < 2:
+        raise InputError(
+            f"cluster typing needs at least two traits, got {d}: with one trait every component is specific to it."
+        )
+    if len(trait_names) != d:
+        raise InputError(f"{len(trait_names)} trait names {list(trait_names)} given for {d}-trait covariances.")
+    for k, sigma in enumerate(covariances, start=1):
+        scale = np.abs(sigma).max() if np.isfinite(sigma).all() else np.nan
+        if not np.isfinite(scale) or scale == 0:
+            raise InputError(f"covariance of component {k} is not finite or is all zero: {sigma.tolist()}.")
+        if not np.allclose(sigma, sigma.T, rtol=0, atol=1e-10 * scale):
+            raise InputError(f"covariance of component {k} is not symmetric: {sigma.tolist()}.")
+        if np.linalg.eigvalsh(sigma)[0] < -1e-10 * scale:
+            raise InputError(
+                f"covariance of component {k} has a negative eigenvalue (not a covariance): {sigma.tolist()}."
+            )
+    return covariances
+
+
+def _correlation(sigma: np.ndarray, j: int, l: int) -> float:
+    denominator = np.sqrt(sigma[j, j] * sigma[l, l])
+    return float(sigma[j, l] / denominator) if denominator > 0 else float("nan")
+
+
+def _axis_covariance(angle_deg: float, ratio: float, length: float = 1.0) -> np.ndarray:
+    """2 x 2 covariance with principal axis at ``angle_deg`` from trait 1, eigenvalues length^2 and length^2 / ratio."""
+    theta = np.radians(angle_deg)
+    rotation = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    return rotation @ np.diag([length**2, length**2 / ratio]) @ rotation.T
+
+
+def typing_rule_figure(
+    path: str | Path, *, ratio_threshold: float = RATIO_THRESHOLD, angle_threshold: float = ANGLE_THRESHOLD
+) -> None:
+    """Draw the typing rule for two traits (PNG or any format matplotlib infers from ``path``).
+
+    Left: the angle rule, with the trait-specific sectors (within ``angle_threshold`` of a
+    trait axis) shaded and example ellipses (2-sigma) typed by :func:`classify_components`.
+    Right: the ratio rule, ellipses on the diagonal with eigenvalue ratios around
+    ``ratio_threshold``. Written atomically.
+    """
+    colours = {"trait-specific": "tab:blue", "shared-positive": "tab:red", "shared-negative": "tab:purple",
+               "mixed": "tab:grey"}
+    figure = Figure(figsize=(10, 4.8), layout="constrained")
+    angle_ax, ratio_ax = figure.subplots(1, 2)
+
+    for centre_angle in (0, 90, 180, 270):
+        angle_ax.add_patch(Wedge((0, 0), 1.15, centre_angle - angle_threshold, centre_angle + angle_threshold,
+                                 color=colours["trait-specific"], alpha=0.12, lw=0))
+        for edge in np.radians([centre_angle - angle_threshold, centre_angle + angle_threshold]):
+            angle_ax.plot([0, 1.15 * np.cos(edge)], [0, 1.15 * np.sin(edge)], ls="--", lw=0.8, color="tab:blue")
+    examples = [angle_threshold - 4, angle_threshold + 6, 90 - angle_threshold / 2, 135]
+    covariances = np.stack([_axis_covariance(a, 4 * ratio_threshold, 0.5) for a in examples])
+    _draw_typed(angle_ax, covariances, [(0, 0)] * len(examples), colours)
+    angle_ax.axhline(0, color="black", lw=0.5)
+    angle_ax.axvline(0, color="black", lw=0.5)
+    angle_ax.set(xlim=(-1.2, 1.2), ylim=(-1.2, 1.2), aspect="equal", xlabel="effect on trait 1",
+                 ylabel="effect on trait 2",
+                 title=f"angle rule: shaded = within {angle_threshold:g}° of a trait axis\n"
+                       f"(ellipses with eigenvalue ratio {4 * ratio_threshold:g})")
+
+    ratios = [1.2, ratio_threshold * 0.75, ratio_threshold * 1.25, ratio_threshold * 4]
+    centres = [(1.6 * i, 0) for i in range(len(ratios))]
+    covariances = np.stack([_axis_covariance(45, r, 0.35) for r in ratios])
+    _draw_typed(ratio_ax, covariances, centres, colours)
+    for (x, _), r in zip(centres, ratios):
+        ratio_ax.text(x, -1.0, f"λ1/λ2 = {r:g}", ha="center", fontsize=9)
+    ratio_ax.set(xlim=(-0.9, 1.6 * len(ratios) - 0.7), ylim=(-1.2, 1.0), aspect="equal", xticks=[], yticks=[],
+                 title=f"ratio rule: mixed below λ1/λ2 = {ratio_threshold:g}\n(principal axis on the diagonal)")
+    handles = [Ellipse((0, 0), 1, 1, facecolor="none", edgecolor=c, lw=2, label=t) for t, c in colours.items()]
+    figure.legend(handles=handles, loc="outside lower center", ncols=len(colours), frameon=False)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=120)
+
+
+def _draw_typed(ax, covariances: np.ndarray, centres, colours: dict[str, str]) -> None:
+    """Draw each 2 x 2 covariance as a 2-sigma ellipse coloured by its type."""
+    table = classify_components(covariances, trait_names=["trait 1", "trait 2"])
+    for sigma, centre, kind in zip(covariances, centres, table["type"]):
+        values, vectors = np.linalg.eigh(sigma)
+        angle = np.degrees(np.arctan2(vectors[1, -1], vectors[0, -1]))
+        width, height = 4 * np.sqrt(values[::-1])
+        ax.add_patch(Ellipse(centre, width, height, angle=angle, facecolor="none", edgecolor=colours[kind], lw=2))
