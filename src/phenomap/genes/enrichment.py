@@ -1,0 +1,489 @@
+"""Gene-level enrichment test of (shrunk) effects, as in gene-epsilon and ML-MAGES.
+
+Genes
+-----
+A gene table has columns ``gene_id symbol chrom start stop`` (``strand`` optional), 1-based
+inclusive coordinates as in NCBI/MAGMA gene-location files. A variant at ``POS`` belongs to a
+gene when ``start - window <= POS <= stop + window``; genes may overlap, so a variant may
+belong to several genes.
+
+Test
+----
+For gene g with effects ``beta_i`` (i in g), the statistic is ``T_g = sum_i beta_i^2``. Under
+the null, ``beta_g ~ N(0, eps R_g)`` with ``R_g`` the LD (correlation) matrix of the gene's
+variants and ``eps`` the variance of the null (smallest) mixture component, supplied by the
+caller. Then ``T_g = sum_j lambda_j chi2_1`` with ``lambda_j`` the eigenvalues of
+``eps R_g`` (:mod:`phenomap.genes.quadform` gives the p-value). Allele orientation does not
+matter: flipping a variant changes the sign of its beta and of its row and column of ``R_g``,
+which leaves ``T_g`` and the eigenvalues unchanged; variants are joined to LD by ID.
+
+LD comes per block (``ids``, ``r``). A gene whose variants lie in two (or more) blocks gets
+a block-diagonal ``R_g``: LD between blocks is taken as 0, the premise of the block
+partition, so its eigenvalues are those of each block's part together. Variants of a gene
+that are in no LD block are left out of the gene (counted and logged). Genes with fewer
+than 2 variants left are not tested (counted and logged). An ``R_g`` with an eigenvalue
+below ``-PSD_TOLERANCE`` times its largest is not positive semi-definite beyond rounding:
+a warning names the gene; negative eigenvalues are always clipped to 0.
+
+Multiple testing: Benjamini-Hochberg q-values over the tested genes of one call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from tqdm.auto import tqdm
+
+from phenomap.errors import InputError
+from phenomap.genes.quadform import DEFAULT_SWITCH, quadform_pvalues
+from phenomap.io.plink import chrom_sort_key, normalise_chrom
+from phenomap.io.tables import write_tsv
+
+log = logging.getLogger(__name__)
+
+GENE_COLUMNS = ["gene_id", "symbol", "chrom", "start", "stop"]
+RESULT_COLUMNS = ["gene", "gene_id", "chrom", "start", "stop", "n_snps", "stat", "p", "q", "p_method"]
+BUILD_ALIASES = {"hg19": "hg19", "grch37": "hg19", "hg38": "hg38", "grch38": "hg38"}
+#: Relative size of a negative eigenvalue of R_g above which the gene is reported as not PSD
+#: (LD stored as float32 has eigenvalue noise ~1e-7 times the gene's size).
+PSD_TOLERANCE = 1e-4
+#: Build check (see :func:`check_gene_coordinates`): minimum expected number of genes hit,
+#: and the fraction of it below which the coordinates are taken to disagree.
+MIN_EXPECTED_HITS = 20
+MIN_HIT_RATIO = 0.25
+
+
+def read_gene_table(path: str | Path) -> pd.DataFrame:
+    """Read and validate a gene-location table.
+
+    Whitespace-separated with a header naming at least ``gene_id symbol chrom start stop``
+    (``strand``, if present, must be ``+``, ``-`` or ``.``); coordinates 1-based inclusive;
+    chromosome names may carry a ``chr`` prefix.
+
+    Returns
+    -------
+    DataFrame ``gene_id symbol chrom`` (str, chrom normalised), ``start stop`` (int64) and any
+    further columns, sorted by chromosome, start, stop, with a fresh index.
+
+    Raises
+    ------
+    InputError naming the file, the line and the fix for a missing or empty file, missing
+    columns, non-integer or non-positive coordinates, start > stop, unknown chromosome names
+    and duplicated gene IDs or symbols.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"gene table {path} does not exist: give a table with columns {' '.join(GENE_COLUMNS)}, "
+                         "or use the shipped tables (genes: shipped).")
+    try:
+        table = pd.read_csv(path, sep=r"\s+", dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"gene table {path} is empty: it needs a header and one line per gene.") from None
+    except pd.errors.ParserError as err:
+        raise InputError(f"gene table {path} is malformed ({err}); every line needs the same columns.") from None
+    missing = [c for c in GENE_COLUMNS if c not in table.columns]
+    if missing:
+        raise InputError(f"gene table {path} lacks column(s) {missing} (found {list(table.columns)}): "
+                         f"its header must name {' '.join(GENE_COLUMNS)} (strand optional).")
+    if table.empty:
+        raise InputError(f"gene table {path} has a header but no genes.")
+    line = np.arange(len(table)) + 2  # 1-based, after the header
+
+    def fail(i: int, problem: str, fix: str):
+        raise InputError(f"gene table {path}, line {line[i]} (gene {table.symbol.iloc[i]!r}): {problem}; {fix}.")
+
+    for col in ("start", "stop"):
+        values = pd.to_numeric(table[col], errors="coerce")
+        bad = values.isna() | (values < 1) | (values != values.round())
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            fail(i, f"{col} {table[col].iloc[i]!r} is not a positive integer",
+                 "coordinates are 1-based base-pair positions")
+        table[col] = values.astype("int64")
+    inverted = (table.start > table.stop).to_numpy()
+    if inverted.any():
+        i = int(np.flatnonzero(inverted)[0])
+        fail(i, f"start {table.start.iloc[i]} is after stop {table.stop.iloc[i]}",
+             "swap them (1-based inclusive, start <= stop)")
+    if "strand" in table.columns:
+        bad = ~table.strand.isin(["+", "-", "."])
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            fail(i, f"strand {table.strand.iloc[i]!r} is not +, - or .", "fix the value or drop the strand column")
+    for col in ("gene_id", "symbol"):
+        empty = (table[col] == "").to_numpy()
+        if empty.any():
+            fail(int(np.flatnonzero(empty)[0]), f"{col} is empty", "give every gene an ID and a symbol")
+        dup = table[col].duplicated().to_numpy()
+        if dup.any():
+            i = int(np.flatnonzero(dup)[0])
+            fail(i, f"{col} {table[col].iloc[i]!r} appears more than once",
+                 "keep one line per gene (results are keyed by it)")
+    table["chrom"] = normalise_chrom(table.chrom, source=f"gene table {path}")
+    order = np.lexsort((table.stop.to_numpy(), table.start.to_numpy(), chrom_sort_key(table.chrom).to_numpy()))
+    return table.iloc[order].reset_index(drop=True)
+
+
+def shipped_gene_table(resources_dir: str | Path, build: str) -> Path:
+    """Path of the shipped table ``{resources_dir}/genes/genes.{build}.tsv`` (GRCh37/38 = hg19/38).
+
+    Raises InputError listing the shipped builds when there is no table for ``build``.
+    """
+    folder = Path(resources_dir) / "genes"
+    key = BUILD_ALIASES.get(str(build).lower(), str(build).lower())
+    path = folder / f"genes.{key}.tsv"
+    if not path.is_file():
+        builds = sorted(p.name[len("genes."):-len(".tsv")] for p in folder.glob("genes.*.tsv"))
+        raise InputError(f"no shipped gene table for build {build!r} in {folder} (shipped builds: "
+                         f"{', '.join(builds) or 'none'}); set build to one of them or give your own gene table.")
+    return path
+
+
+def assign_genes(variants: pd.DataFrame, genes: pd.DataFrame, *, window: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """All (gene, variant) pairs with ``start - window <= POS <= stop + window`` on the same chromosome.
+
+    Parameters
+    ----------
+    variants : table with ``CHROM`` (normalised) and ``POS``.
+    genes : table with ``chrom start stop`` (as from :func:`read_gene_table`).
+    window : flanking bases added on both sides of each gene, >= 0.
+
+    Returns
+    -------
+    gene, variant : (P,) int64 row positions into ``genes`` and ``variants``, sorted by gene
+    then variant position.
+    """
+    gene_rows, variant_rows = [], []
+    chrom, pos = variants.CHROM.to_numpy(), variants.POS.to_numpy()
+    starts, stops = genes.start.to_numpy() - window, genes.stop.to_numpy() + window
+    for c, rows in genes.groupby("chrom", sort=False).indices.items():
+        on_chrom = np.flatnonzero(chrom == c)
+        on_chrom = on_chrom[np.argsort(pos[on_chrom], kind="stable")]
+        sorted_pos = pos[on_chrom]
+        lo = np.searchsorted(sorted_pos, starts[rows], side="left")
+        hi = np.searchsorted(sorted_pos, stops[rows], side="right")
+        gene_rows.append(np.repeat(rows, hi - lo))
+        variant_rows.append(on_chrom[_ranges(lo, hi - lo)])
+    if not gene_rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    gene, variant = np.concatenate(gene_rows), np.concatenate(variant_rows)
+    order = np.lexsort((pos[variant], gene))
+    return gene[order].astype(np.int64), variant[order].astype(np.int64)
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(s, s + c)`` for each start s and count c, vectorised."""
+    total = int(counts.sum())
+    offsets = np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(starts, counts) + np.arange(total) - offsets
+
+
+def describe_chromosomes(names) -> str:
+    """Chromosome names in sort order, compactly: ``'1..22 X Y'`` or ``'1A..7D (21 chromosomes)'``."""
+    names = pd.Series(sorted(set(map(str, names))), dtype=str)
+    names = names.iloc[np.argsort(chrom_sort_key(names).to_numpy(), kind="stable")].tolist()
+    numeric = [n for n in names if n.isdigit()]
+    if numeric and [int(n) for n in numeric] == list(range(int(numeric[0]), int(numeric[-1]) + 1)) and len(numeric) > 2:
+        names = [f"{numeric[0]}..{numeric[-1]}"] + [n for n in names if not n.isdigit()]
+    if len(names) > 6:
+        return f"{names[0]}..{names[-1]} ({len(names)} chromosomes)"
+    return " ".join(names)
+
+
+def check_gene_coordinates(
+    genes: pd.DataFrame, variants: pd.DataFrame, n_variants_per_gene: np.ndarray, *,
+    window: int, genes_source: str, variants_source: str,
+) -> None:
+    """Raise InputError when the gene table and the variants cannot be on the same genome build.
+
+    Two checks: (1) the two share no chromosome name; (2) on the shared chromosomes, the genes
+    lying within the span of the variants contain far fewer variants than the variant density
+    predicts: under uniform placement a gene of length L (plus windows) is hit with
+    probability ``1 - exp(-density * L)``; if that expectation is at least
+    ``MIN_EXPECTED_HITS`` genes and fewer than ``MIN_HIT_RATIO`` of it are hit, positions and
+    genes disagree (e.g. exome variants on another build). Panels whose variants are spread
+    along the genome (arrays, imputed data) hit genes at the expected rate on either build,
+    so a build mix-up among those cannot be detected from positions and is not claimed.
+    """
+    gene_chroms, variant_chroms = set(genes.chrom), set(variants.CHROM)
+    if not gene_chroms & variant_chroms:
+        raise InputError(
+            f"{genes_source} uses chromosomes {describe_chromosomes(gene_chroms)}; the {variants_source} use "
+            f"{describe_chromosomes(variant_chroms)}: no chromosome in common. Give a gene table for the "
+            "cohort's genome and build (or the cohort's own gene table)."
+        )
+    expected = observed = in_span = 0
+    for c, rows in genes.groupby("chrom", sort=False).indices.items():
+        pos = variants.POS.to_numpy()[(variants.CHROM == c).to_numpy()]
+        if len(pos) < 2 or pos.max() == pos.min():
+            continue
+        inside = rows[(genes.start.to_numpy()[rows] >= pos.min()) & (genes.stop.to_numpy()[rows] <= pos.max())]
+        density = len(pos) / (pos.max() - pos.min())
+        length = genes.stop.to_numpy()[inside] - genes.start.to_numpy()[inside] + 1 + 2 * window
+        expected += float(np.sum(-np.expm1(-density * length)))
+        observed += int(np.count_nonzero(n_variants_per_gene[inside]))
+        in_span += len(inside)
+    if expected >= MIN_EXPECTED_HITS and observed < MIN_HIT_RATIO * expected:
+        raise InputError(
+            f"only {observed} of the {in_span} genes of {genes_source} that lie within the span of the "
+            f"{variants_source} contain a variant, where about {expected:.0f} would at the variants' density: "
+            "the gene coordinates and the variant positions look like different genome builds. "
+            "Check the cohort's `build` setting or give a gene table on the cohort's build."
+        )
+
+
+class LDBlockFiles(Mapping):
+    """LD blocks from ``.npz`` files (``r`` (m, m), ``ids`` (m,)), loaded one at a time on access.
+
+    Keys are the file names without ``.npz`` (the block names); values ``(ids, r)``.
+    """
+
+    def __init__(self, paths: Sequence[str | Path]):
+        self.paths: dict[str, Path] = {}
+        for path in map(Path, paths):
+            name = path.name.removesuffix(".npz")
+            if name in self.paths:
+                raise InputError(f"two LD files for block {name}: {self.paths[name]} and {path}.")
+            self.paths[name] = path
+
+    def __getitem__(self, block: str) -> tuple[np.ndarray, np.ndarray]:
+        path = self.paths[block]
+        if not path.is_file():
+            raise InputError(f"LD file {path} does not exist: rerun the ld_block step for block {block}.")
+        with np.load(path) as data:
+            missing = [k for k in ("r", "ids") if k not in data.files]
+            if missing:
+                raise InputError(f"LD file {path} lacks {missing}: it must be written by the ld_block step.")
+            ids, r = data["ids"].astype(str), data["r"]
+        if r.shape != (len(ids), len(ids)):
+            raise InputError(f"LD file {path}: r has shape {r.shape} but there are {len(ids)} ids; "
+                             "rerun the ld_block step.")
+        return ids, r
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.paths)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+def gene_test(
+    effects: pd.DataFrame,
+    genes: pd.DataFrame,
+    ld_blocks: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    *,
+    eps: float,
+    window: int = 0,
+    switch: float = DEFAULT_SWITCH,
+    genes_source: str = "the gene table",
+) -> pd.DataFrame:
+    """Enrichment test of every gene with at least two variants in LD blocks.
+
+    Parameters
+    ----------
+    effects : ``ID CHROM POS beta`` per variant (per-allele effects, e.g. shrunk); NaN betas
+        are left out (counted in the log).
+    genes : gene table as from :func:`read_gene_table`.
+    ld_blocks : block name -> ``(ids (m,), r (m, m))``, e.g. :class:`LDBlockFiles`; read once
+        each, in order.
+    eps : null variance of one effect (the null / smallest mixture component), > 0.
+    window : flanking bases around each gene, >= 0.
+    switch : Liu p-value below which the p-value is recomputed exactly
+        (:func:`phenomap.genes.quadform.quadform_pvalues`).
+
+    Returns
+    -------
+    DataFrame ``gene`` (symbol) ``gene_id chrom start stop n_snps stat p q p_method``, one row
+    per tested gene, sorted by p (ties in gene-table order): ``stat`` = T_g, ``q`` = Benjamini-Hochberg, ``p_method`` =
+    liu / imhof / saddlepoint.
+
+    Raises
+    ------
+    InputError for eps <= 0, a negative window, duplicated or infinite effects, a variant in
+    two LD blocks, and gene coordinates that do not match the variants
+    (:func:`check_gene_coordinates`).
+    """
+    if not np.isfinite(eps) or eps <= 0:
+        raise InputError(f"the null effect variance eps must be a positive number, got {eps}: check the mixture fit.")
+    if window < 0:
+        raise InputError(f"the gene window must be >= 0 bases, got {window}.")
+    effects = _valid_effects(effects)
+    gene, variant = assign_genes(effects, genes, window=window)
+    per_gene = np.bincount(gene, minlength=len(genes))
+    check_gene_coordinates(genes, effects, per_gene, window=window, genes_source=genes_source,
+                           variants_source="effects")
+    log.info("%d of %d genes contain no variant (window %d bp); %d gene-variant pairs",
+             int(np.sum(per_gene == 0)), len(genes), window, len(gene))
+
+    parts = _ld_eigenvalues(effects, genes, gene, variant, ld_blocks, eps)
+    in_ld = parts.pair_in_ld
+    if (~in_ld).any():
+        log.warning("%d variants in genes have no LD (in no LD block) and are left out of their genes, e.g. %s",
+                    len(np.unique(variant[~in_ld])), effects.ID.iloc[variant[~in_ld][0]])
+    n_snps = np.bincount(gene[in_ld], minlength=len(genes))
+    beta = effects.beta.to_numpy()
+    stat = np.bincount(gene[in_ld], weights=beta[variant[in_ld]] ** 2, minlength=len(genes))
+    tested = np.flatnonzero(n_snps >= 2)
+    log.info("%d genes tested; %d skipped with a single variant in LD, %d with none",
+             len(tested), int(np.sum(n_snps == 1)), int(np.sum((n_snps == 0) & (per_gene > 0))))
+    pvalues = quadform_pvalues(stat[tested], [np.concatenate(parts.eigenvalues[g]) for g in tested], switch=switch)
+    out = pd.DataFrame({
+        "gene": genes.symbol.to_numpy()[tested], "gene_id": genes.gene_id.to_numpy()[tested],
+        "chrom": genes.chrom.to_numpy()[tested], "start": genes.start.to_numpy()[tested],
+        "stop": genes.stop.to_numpy()[tested], "n_snps": n_snps[tested], "stat": stat[tested],
+        "p": pvalues.p, "q": stats.false_discovery_control(pvalues.p, method="bh") if len(tested) else np.zeros(0),
+        "p_method": pvalues.method,
+    })
+    log.info("p-values: %s", ", ".join(f"{m} {n}" for m, n in out.p_method.value_counts().items()) or "none")
+    return out.sort_values("p", kind="stable", ignore_index=True)  # ties stay in gene-table order
+
+
+def _valid_effects(effects: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in ("ID", "CHROM", "POS", "beta") if c not in effects.columns]
+    if missing:
+        raise InputError(f"the effects table lacks column(s) {missing}; it needs ID CHROM POS beta.")
+    effects = effects[["ID", "CHROM", "POS", "beta"]].copy()
+    effects["ID"] = effects.ID.astype(str)
+    dup = effects.ID.duplicated()
+    if dup.any():
+        raise InputError(f"variant {effects.ID[dup].iloc[0]} appears more than once in the effects: "
+                         "keep one row per variant.")
+    beta = pd.to_numeric(effects.beta, errors="coerce").astype(np.float64)
+    if np.isinf(beta).any():
+        raise InputError(f"variant {effects.ID[np.isinf(beta)].iloc[0]} has an infinite effect: fix the effects table.")
+    effects["beta"] = beta
+    if beta.isna().any():
+        log.info("%d of %d variants have no effect (NA) and are left out", int(beta.isna().sum()), len(beta))
+    effects = effects[beta.notna()].reset_index(drop=True)
+    effects["CHROM"] = normalise_chrom(effects.CHROM, source="effects table")
+    pos = pd.to_numeric(effects.POS, errors="coerce")
+    bad = pos.isna() | (pos != pos.round())
+    if bad.any():
+        raise InputError(f"variant {effects.ID[bad].iloc[0]} has position {effects.POS[bad].iloc[0]!r}, "
+                         "not an integer base-pair position: fix the effects table.")
+    effects["POS"] = pos.astype(np.int64)
+    return effects
+
+
+class _GeneLD:
+    """Eigenvalue pieces of each gene's ``eps R_g`` (one piece per LD block) and which pairs have LD."""
+
+    def __init__(self, n_genes: int, n_pairs: int):
+        self.eigenvalues: list[list[np.ndarray]] = [[] for _ in range(n_genes)]
+        self.pair_in_ld = np.zeros(n_pairs, dtype=bool)
+
+
+def _ld_eigenvalues(effects, genes, gene, variant, ld_blocks, eps) -> _GeneLD:
+    """Walk the LD blocks once; for every gene part in a block, eigenvalues of ``eps R_part``."""
+    result = _GeneLD(len(genes), len(gene))
+    by_variant = np.argsort(variant, kind="stable")  # pairs grouped by variant (CSR)
+    first_pair = np.searchsorted(variant[by_variant], np.arange(len(effects) + 1))
+    id_index = pd.Index(effects.ID)
+    block_of = np.full(len(effects), "", dtype=object)
+    local = np.full(len(effects), -1, dtype=np.int64)
+    for block in tqdm(ld_blocks, desc="gene LD", mininterval=5):
+        ids, r = ld_blocks[block]
+        rows = id_index.get_indexer(ids)
+        here = np.flatnonzero(rows >= 0)
+        rows = rows[here]
+        twice = block_of[rows] != ""
+        if twice.any():
+            raise InputError(f"variant {effects.ID.iloc[rows[twice][0]]} is in LD blocks "
+                             f"{block_of[rows[twice][0]]} and {block}: LD blocks must not overlap.")
+        block_of[rows] = block
+        local[rows] = here
+        counts = first_pair[rows + 1] - first_pair[rows]
+        pairs = by_variant[_ranges(first_pair[rows], counts)]
+        if len(pairs) == 0:
+            continue
+        result.pair_in_ld[pairs] = True
+        pairs = pairs[np.argsort(gene[pairs], kind="stable")]
+        genes_here, first = np.unique(gene[pairs], return_index=True)
+        for g, members in zip(genes_here, np.split(local[variant[pairs]], first[1:])):
+            sub = r[np.ix_(members, members)].astype(np.float64)
+            lam = np.linalg.eigvalsh(eps * sub)
+            if lam[0] < -PSD_TOLERANCE * lam[-1]:
+                log.warning("gene %s: LD matrix of its %d variants in block %s is not positive semi-definite "
+                            "(smallest eigenvalue %.3g of %.3g); negative eigenvalues set to 0",
+                            genes.symbol.iloc[g], len(members), block, lam[0] / eps, lam[-1] / eps)
+            result.eigenvalues[g].append(np.clip(lam, 0.0, None))
+    return result
+
+
+def null_variance(mixture_json: str | Path, trait_index: int) -> float:
+    """Null effect variance eps of one trait from a fitted mixture (JSON of the cluster step).
+
+    Reads ``null_variance`` (one value per trait, in the clustering's trait order; ``null`` for
+    a trait without non-null effects, returned as NaN) and returns entry ``trait_index``.
+    """
+    path = Path(mixture_json)
+    try:
+        values = json.loads(path.read_text())["null_variance"]
+        values = [np.nan if v is None else float(v) for v in values]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise InputError(f"mixture model {path} cannot be read ({err!r}): it needs a 'null_variance' list; "
+                         "rerun the cluster step.") from None
+    if not 0 <= trait_index < len(values):
+        raise InputError(f"trait index {trait_index} is out of range for the mixture model {path}, "
+                         f"which has {len(values)} trait(s).")
+    return values[trait_index]
+
+
+def gene_enrichment(
+    effects_tsv: str | Path,
+    effect_column: str,
+    genes_tsv: str | Path,
+    ld_npzs: Sequence[str | Path],
+    out: str | Path,
+    *,
+    eps: float | None = None,
+    mixture_json: str | Path | None = None,
+    trait_index: int | None = None,
+    window: int = 0,
+    switch: float = DEFAULT_SWITCH,
+) -> pd.DataFrame:
+    """I/O layer of rule ``gene_enrichment``: one trait's effects -> gene results TSV.
+
+    ``effects_tsv`` has ``ID CHROM POS`` and ``effect_column`` (e.g. ``BETA_SHRUNK``; NA = no
+    effect). The null variance is ``eps``, or read from ``mixture_json`` for the trait at
+    ``trait_index`` (:func:`null_variance`); give exactly one. Writes :func:`gene_test`'s table
+    to ``out`` and returns it; when no gene can be tested (no effect values, or a trait the
+    mixture found no non-null effect for) the table is empty, with its header.
+    """
+    if (eps is None) == (mixture_json is None):
+        raise InputError("give the null effect variance either as eps or as a mixture model file, not both or neither.")
+    if mixture_json is not None:
+        if trait_index is None:
+            raise InputError("reading eps from a mixture model needs the trait's index in the clustering.")
+        eps = null_variance(mixture_json, trait_index)
+    table = pd.read_csv(effects_tsv, sep="\t", dtype={"CHROM": str, "ID": str}, keep_default_na=False, na_values=["NA"])
+    missing = [c for c in ("ID", "CHROM", "POS", effect_column) if c not in table.columns]
+    if missing:
+        raise InputError(f"effects file {effects_tsv} lacks column(s) {missing} (found {list(table.columns)[:12]}): "
+                         "check the effect column in the config.")
+    effects = table[["ID", "CHROM", "POS"]].assign(beta=pd.to_numeric(table[effect_column], errors="coerce"))
+    bad = effects.beta.isna() & table[effect_column].notna()
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"effects file {effects_tsv}: column {effect_column} has non-numeric value "
+                         f"{table[effect_column].iloc[i]!r} at data row {i + 1} (variant {table.ID.iloc[i]}).")
+    if effects.beta.isna().all():
+        log.warning("effects file %s has no %s value: no gene can be tested; writing an empty table",
+                    effects_tsv, effect_column)
+        result = pd.DataFrame(columns=RESULT_COLUMNS)
+    elif np.isnan(eps):
+        log.warning("the mixture model %s has no null variance for trait %d (no non-null effect was clustered): "
+                    "no gene can be tested; writing an empty table", mixture_json, trait_index)
+        result = pd.DataFrame(columns=RESULT_COLUMNS)
+    else:
+        genes = read_gene_table(genes_tsv)
+        result = gene_test(effects, genes, LDBlockFiles(ld_npzs), eps=eps, window=window, switch=switch,
+                           genes_source=f"gene table {genes_tsv}")
+    write_tsv(result, out)
+    return result
