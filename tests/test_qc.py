@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import make_bim, make_fam, needs_plink2
+from phenomap_testing import make_bim, make_fam, needs_plink2
 from phenomap.errors import InputError
 from phenomap.io.plink import Bfile, read_bim, read_fam
 from phenomap.qc import QCResult, hwe_exact_p, run_qc, variant_stats

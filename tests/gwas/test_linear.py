@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from conftest import make_fam, needs_plink2
+from phenomap_testing import make_fam, needs_plink2
 from phenomap.errors import InputError
 from phenomap.gwas import run_gwas
 from phenomap.gwas.linear import design_matrix, linear_association

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from conftest import make_bim, make_fam, needs_plink2
+from phenomap_testing import make_bim, make_fam, needs_plink2
 from phenomap.errors import InputError
 from phenomap.io.plink import read_bim
 from phenomap.io.sumstats import (

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import make_fam
+from phenomap_testing import make_fam
 from phenomap.errors import InputError
 from phenomap.io.tables import align_samples, atomic_path, read_sample_table, write_tsv
 

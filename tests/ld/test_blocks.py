@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_bim, make_fam
+from phenomap_testing import make_bim, make_fam
 
 from phenomap.errors import InputError
 from phenomap.io.plink import Bfile

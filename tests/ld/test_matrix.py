@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_bim, make_fam
+from phenomap_testing import make_bim, make_fam
 
 from phenomap.errors import InputError
 from phenomap.ld.blocks import make_ld_blocks

@@ -13,7 +13,7 @@ import pytest
 from scipy.special import gammaln
 from sklearn.metrics import roc_auc_score
 
-from conftest import needs_plink2
+from phenomap_testing import needs_plink2
 from phenomap.errors import InputError
 from phenomap.io.plink import Bfile
 from phenomap.io.tables import read_sample_table

@@ -8,7 +8,7 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_bim
+from phenomap_testing import make_bim
 from scipy.stats import linregress, norm
 
 from phenomap.errors import InputError
