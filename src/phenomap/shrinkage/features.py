@@ -37,14 +37,26 @@ def top_neighbours(r: np.ndarray, top_t: int) -> tuple[np.ndarray, np.ndarray]:
     excluded; missing partners (block smaller than top_t + 1) have idx = -1 and corr = 0.
     """
     m = r.shape[0]
-    strength = np.abs(np.asarray(r, dtype=np.float64))
+    r = np.asarray(r, dtype=np.float64)
+    strength = np.abs(r)
     np.fill_diagonal(strength, -1.0)
     k = min(top_t, m - 1)
-    order = np.argsort(-strength, axis=1, kind="stable")[:, :k]
     idx = np.full((m, top_t), -1, dtype=np.int64)
     corr = np.zeros((m, top_t))
-    idx[:, :k] = order
-    corr[:, :k] = np.take_along_axis(np.asarray(r, dtype=np.float64), order, axis=1)
+    if k == 0:
+        return idx, corr
+    # O(m^2) selection of the k strongest, then an exact (|r| desc, index asc) order of those k;
+    # rows with ties at the k-th place take the stable full sort so the choice stays exact.
+    top = np.argpartition(-strength, k - 1, axis=1)[:, :k]
+    top_strength = np.take_along_axis(strength, top, axis=1)
+    kth = top_strength.min(axis=1)
+    tied = (strength >= kth[:, None]).sum(axis=1) > k
+    order = np.lexsort((top, -top_strength), axis=1)
+    top = np.take_along_axis(top, order, axis=1)
+    if tied.any():
+        top[tied] = np.argsort(-strength[tied], axis=1, kind="stable")[:, :k]
+    idx[:, :k] = top
+    corr[:, :k] = np.take_along_axis(r, top, axis=1)
     return idx, corr
 
 
