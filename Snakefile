@@ -8,6 +8,8 @@
 #   sumstats/  <trait>.tsv  harmonised summary statistics (contract columns), <trait>.harmonise.tsv
 #   ld/        blocks.tsv, blocks/<block>.npz + .ldscore.tsv, ldscores.tsv
 #   shrinkage/ sims/<block>.npz, model/ (ensemble), <trait>.tsv (sumstats + BETA_SHRUNK, BETA_SHRUNK_SD)
+#   gpatlas/   split.tsv, {pheno,geno}_model.pt, *_curve.tsv, predictions.tsv, metrics.tsv,
+#              importance.tsv, interactions.tsv (VIDA), interaction_pairs.tsv
 
 from snakemake.utils import min_version
 
@@ -21,6 +23,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/ld.smk"
 include: "workflow/rules/shrinkage.smk"
+include: "workflow/rules/gpatlas.smk"
 
 
 rule all:

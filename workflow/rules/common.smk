@@ -15,7 +15,7 @@ RESOURCES_DIR = Path(workflow.basedir) / "resources"
 COHORTS = config["cohorts"]
 
 # Per-rule seed offsets: every stochastic rule draws from seed + its offset.
-SEED_OFFSETS = {"toy_cohort": 0, "simulate_training": 1000, "train_shrinkage": 2000, "shrink": 3000}
+SEED_OFFSETS = {"toy_cohort": 0, "simulate_training": 1000, "train_shrinkage": 2000, "shrink": 3000, "gpatlas": 4000}
 
 PATHS = {
     "toy_genotypes": "results/{cohort}/input/genotypes",
@@ -31,6 +31,14 @@ PATHS = {
     "shrink_sims": "results/{cohort}/shrinkage/sims/{block}.npz",
     "shrink_model": "results/{cohort}/shrinkage/model",
     "shrunk": "results/{cohort}/shrinkage/{trait}.tsv",
+    "gpatlas_split": "results/{cohort}/gpatlas/split.tsv",
+    "gpatlas_pheno_model": "results/{cohort}/gpatlas/pheno_model.pt",
+    "gpatlas_model": "results/{cohort}/gpatlas/geno_model.pt",
+    "gpatlas_predictions": "results/{cohort}/gpatlas/predictions.tsv",
+    "gpatlas_metrics": "results/{cohort}/gpatlas/metrics.tsv",
+    "gpatlas_importance": "results/{cohort}/gpatlas/importance.tsv",
+    "gpatlas_interactions": "results/{cohort}/gpatlas/interactions.tsv",
+    "gpatlas_pairs": "results/{cohort}/gpatlas/interaction_pairs.tsv",
 }
 # shrinkage config keys passed straight to phenomap.shrinkage.train.train_ensemble
 TRAIN_OPTIONS = [
@@ -177,6 +185,22 @@ def total_block_variants(blocks_table):
         return sum(int(row["n_variants"]) for row in csv.DictReader(fh, delimiter="\t"))
 
 
+def gpatlas_genotypes(wildcards):
+    """G-P Atlas input: the cohort's QC'd genotypes, unless QC ran on a separate LD panel."""
+    if COHORTS[wildcards.cohort].get("ld_panel"):
+        return bfile_files(genotypes_prefix(wildcards.cohort))
+    return bfile_files(PATHS["qc_genotypes"].format(cohort=wildcards.cohort))
+
+
+def gpatlas_outputs(cohort):
+    """Final G-P Atlas outputs of a cohort with genotypes and phenotypes (none otherwise)."""
+    c = COHORTS[cohort]
+    if not config["gpatlas"]["enabled"] or not (is_toy(cohort) or ("bfile" in c and "pheno" in c)):
+        return []
+    names = ["gpatlas_predictions", "gpatlas_metrics", "gpatlas_importance", "gpatlas_interactions", "gpatlas_pairs"]
+    return [PATHS[name].format(cohort=cohort) for name in names]
+
+
 def final_outputs():
     out = []
     for cohort in COHORTS:
@@ -185,4 +209,5 @@ def final_outputs():
         out += [PATHS["sumstats"].format(cohort=cohort, trait=t) for t in traits(cohort)]
         out.append(PATHS["ld_scores"].format(cohort=cohort))
         out += [PATHS["shrunk"].format(cohort=cohort, trait=t) for t in traits(cohort)]
+        out += gpatlas_outputs(cohort)
     return out
