@@ -120,3 +120,23 @@ def test_shrunk_effects_are_closer_to_the_planted_truth_than_marginal_ones(run_d
         assert rmse_shrunk < 0.5 * rmse_hat, (trait, rmse_shrunk, rmse_hat)
     model = res / "shrinkage/model/ensemble.json"
     assert model.exists()
+
+
+def test_gpatlas_outputs_predict_held_out_traits_and_rank_causal_loci_first(run_dir):
+    res = run_dir / "results/toy"
+    metrics = read(res / "gpatlas/metrics.tsv").set_index(["model", "trait"])
+    assert {"pheno->pheno", "geno->pheno", "ridge", "lasso"} <= set(metrics.index.get_level_values(0))
+    assert metrics.loc[("pheno->pheno", "median"), "r2"] > 0.8
+    assert metrics.loc[("geno->pheno", "median"), "r2"] > 0.3
+    assert metrics.loc[("geno->pheno", "median"), "r2"] >= metrics.loc[("lasso", "median"), "r2"] - 1e-9
+    split = read(res / "gpatlas/split.tsv")
+    preds = read(res / "gpatlas/predictions.tsv")
+    assert set(preds.IID) <= set(split.IID)
+    importance = read(res / "gpatlas/importance.tsv")
+    assert len(importance) == Bfile.open(res / "qc/genotypes").n_variants
+    truth = read(res / "input/truth_effects.tsv")
+    for trait in ("trait1", "trait2", "trait3"):
+        top = importance.loc[importance[f"importance_{trait}"].idxmax()]
+        causal = truth[truth.trait == trait]
+        near = (causal.CHROM == str(top.CHROM)) & ((causal.POS - top.POS).abs() < 100_000)
+        assert near.any(), f"{trait}: most important locus {top.ID} is not near a causal variant"
