@@ -184,6 +184,23 @@ def block_variants(bim: pd.DataFrame, block: pd.Series) -> np.ndarray:
     return np.flatnonzero(inside.to_numpy())
 
 
+def named_block(blocks_tsv: str | Path, block: str) -> pd.Series:
+    """The row of block ``block`` in a table written by :func:`make_ld_blocks`.
+
+    Raises InputError when the table has no ``block`` column or lacks that block.
+    """
+    blocks = read_block_table(blocks_tsv)
+    if "block" not in blocks.columns:
+        raise InputError(f"{blocks_tsv} has no 'block' column: give the table written by make_ld_blocks.")
+    rows = blocks[blocks.block == block]
+    if rows.empty:
+        raise InputError(
+            f"block {block!r} is not in {blocks_tsv} (it has {len(blocks)} blocks, e.g. "
+            f"{', '.join(blocks.block.head(3))}); rerun the ld_blocks step."
+        )
+    return rows.iloc[0]
+
+
 def cross_ld_profile(bfile: Bfile, variant_idx: np.ndarray, *, window: int = 100, chunk: int = 2000) -> np.ndarray:
     """Cross-gap LD along a run of variants of one chromosome.
 

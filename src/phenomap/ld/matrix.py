@@ -148,19 +148,10 @@ def block_ld(
     fileset or a different number than the table records (table made from another panel),
     or if a variant of the block is monomorphic.
     """
-    from phenomap.ld.blocks import block_variants, read_block_table  # blocks imports this module
+    from phenomap.ld.blocks import block_variants, named_block  # blocks imports this module
 
     bfile = Bfile.open(bfile_prefix)
-    blocks = read_block_table(blocks_tsv)
-    if "block" not in blocks.columns:
-        raise InputError(f"{blocks_tsv} has no 'block' column: give the table written by make_ld_blocks.")
-    row = blocks[blocks.block == block]
-    if row.empty:
-        raise InputError(
-            f"block {block!r} is not in {blocks_tsv} (it has {len(blocks)} blocks, e.g. "
-            f"{', '.join(blocks.block.head(3))}); rerun the ld_blocks step."
-        )
-    row = row.iloc[0]
+    row = named_block(blocks_tsv, block)
     idx = block_variants(bfile.bim, row)
     expected = int(row["n_variants"]) if "n_variants" in row else len(idx)
     if len(idx) == 0 or len(idx) != expected:

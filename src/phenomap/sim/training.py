@@ -47,7 +47,7 @@ import numpy as np
 from phenomap.errors import InputError
 from phenomap.io.plink import Bfile
 from phenomap.io.tables import atomic_path
-from phenomap.ld.blocks import block_variants, read_block_table
+from phenomap.ld.blocks import block_variants, named_block
 from phenomap.ld.matrix import ld_scores
 
 log = logging.getLogger(__name__)
@@ -493,16 +493,7 @@ def _streamed_moments(bfile: Bfile, idx: np.ndarray, ids: np.ndarray, chunk: int
 
 def _block_indices(bfile: Bfile, blocks_tsv: str | Path, block: str) -> np.ndarray:
     """The .bim indices of one named block of a blocks table."""
-    blocks = read_block_table(blocks_tsv)
-    if "block" not in blocks.columns:
-        raise InputError(f"{blocks_tsv} has no 'block' column: give the table written by make_ld_blocks.")
-    rows = blocks[blocks.block == block]
-    if rows.empty:
-        raise InputError(
-            f"block {block!r} is not in {blocks_tsv} (it has {len(blocks)} blocks, e.g. "
-            f"{', '.join(blocks.block.head(3))}); rerun the ld_blocks step."
-        )
-    idx = block_variants(bfile.bim, rows.iloc[0])
+    idx = block_variants(bfile.bim, named_block(blocks_tsv, block))
     if len(idx) == 0:
         raise InputError(
             f"block {block} of {blocks_tsv} holds no variant of {bfile.prefix}.bim: rerun the ld_blocks step."
