@@ -26,9 +26,13 @@ dry-run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+bench: $(STAMP)  # about an hour on 2 cores; each script also runs alone
 	$(BIN)/python bench/gwas.py
 	$(BIN)/python bench/ld.py
+	$(BIN)/python bench/shrinkage.py
+	$(BIN)/python bench/clustering.py
+	$(BIN)/python bench/genes.py
+	$(BIN)/python bench/gpatlas.py
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint
