@@ -17,15 +17,18 @@
    elastic net runs with a cheaper pseudo-validation (``ENET_OPTIONS``) because the shipped
    defaults take minutes per block on this LD; those defaults (``enet_default``) run on a
    subset (smallest test block, one GWAS of four settings) to check accuracy and time.
-4. Scaling: NN apply time and peak memory for 2k, 8k, 32k, 128k variants (test blocks tiled).
+   Also a what-if ``hybrid`` (SuSiE on blocks with a genome-wide significant z, the NN elsewhere).
+4. In-sample LD check: the 2L ensemble, SuSiE, EB and zero on the training blocks with new
+   seeds, to tell a gap due to unseen LD from one due to the model.
+5. Scaling: NN apply time and peak memory for 2k, 8k, 32k, 128k variants (test blocks tiled).
 
 All methods run in this process with one BLAS and one torch thread (set before numpy loads),
 so their times are comparable. Prints the tables and a verdict on each target of issue 4,
 and writes to bench/results/: shrinkage.tsv (setting x method), shrinkage_members.tsv (single
 members of the 2L ensemble), shrinkage_vs_best.tsv (2L ensemble vs the best baseline per
 setting, paired test), shrinkage_summary.tsv (per method), shrinkage_enet_default.tsv,
-shrinkage_scaling.tsv and shrinkage_training.tsv. The full run takes about 15-20 minutes
-on 2 shared cores.
+shrinkage_insample.tsv, shrinkage_scaling.tsv and shrinkage_training.tsv. The full run takes
+about 11 minutes on 2 shared cores (load average ~2).
 
     .venv/bin/python bench/shrinkage.py [--quick] [--out-dir DIR]
 
@@ -51,7 +54,8 @@ HERE = Path(__file__).resolve().parent
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny run (~2 min) to test the script")
-    parser.add_argument("--out-dir", type=Path, default=None, help="default bench/results (quick: bench/data/shrinkage/quick)")
+    parser.add_argument("--out-dir", type=Path, default=None,
+                        help="default bench/results (quick: bench/data/shrinkage/quick)")
     parser.add_argument("--seed", type=int, default=20261125)
     return parser.parse_args()
 
@@ -83,6 +87,7 @@ TOP_T = 5
 BASELINES = ("enet", "susie", "eb", "none", "zero")
 REFERENCES = ("none", "zero")
 MAIN = "nn_2L"  # the NN ensemble the targets are about
+HYBRID_Z = 5.45  # |z| of two-sided p = 5e-8, the gate of the what-if ``hybrid`` method
 GRID = setting_grid([0.01, 0.05], [0.3, 0.7], [-0.25, 0.0], [-1.0, 0.0])
 TARGET_SPEEDUP = {"susie": 20, "enet": 100}
 
@@ -99,6 +104,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     causal_weight: float = 1.0
     replicates: int | None = None  # training replicates per setting; None = the run's default
+    top_t: int = TOP_T
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,7 @@ FULL = RunConfig(
         "nn_2L_rep12": TrainConfig("2L", n_models=3, epochs=40, patience=4, replicates=12),
         "nn_2L_cw5": TrainConfig("2L", n_models=3, epochs=40, patience=4, causal_weight=5.0),
         "nn_2L_lr3e-3": TrainConfig("2L", n_models=3, epochs=40, patience=4, learning_rate=3e-3),
+        "nn_2L_top10": TrainConfig("2L", n_models=3, epochs=40, patience=4, top_t=10),
     },
     scaling_sizes=(2_000, 8_000, 32_000, 128_000),
     enet_default_settings=(0, 5, 10, 15),
@@ -209,19 +216,19 @@ def train_models(blocks: list[Block], sims_by_reps: dict[int, list[SimulatedStat
     for k, (name, cfg) in enumerate(run.models.items()):
         reps = cfg.replicates or run.train_replicates
         started = time.perf_counter()
-        data = training_data(list(zip(sims_by_reps[reps], [b.r for b in blocks])), top_t=TOP_T,
+        data = training_data(list(zip(sims_by_reps[reps], [b.r for b in blocks])), top_t=cfg.top_t,
                              causal_weight=cfg.causal_weight)
         data_seconds = time.perf_counter() - started
         started = time.perf_counter()
         ensemble = train_ensemble(
-            data, top_t=TOP_T, architecture=cfg.architecture, n_models=cfg.n_models, epochs=cfg.epochs,
+            data, top_t=cfg.top_t, architecture=cfg.architecture, n_models=cfg.n_models, epochs=cfg.epochs,
             batch_size=cfg.batch_size, patience=cfg.patience, learning_rate=cfg.learning_rate,
             seed=seed + k, device="cpu",
         )
         seconds = time.perf_counter() - started
         epochs_run = [len(c["train"]) for c in ensemble.spec.curves]
         rows.append(dict(
-            model=name, architecture=cfg.architecture, n_models=cfg.n_models, replicates=reps,
+            model=name, architecture=cfg.architecture, n_models=cfg.n_models, top_t=cfg.top_t, replicates=reps,
             causal_weight=cfg.causal_weight, batch_size=cfg.batch_size, max_epochs=cfg.epochs,
             patience=cfg.patience, rows=len(data.y), causal_rows=int(data.causal.sum()),
             features_seconds=data_seconds, train_seconds=seconds, seconds_per_model=seconds / cfg.n_models,
@@ -239,15 +246,16 @@ def train_models(blocks: list[Block], sims_by_reps: dict[int, list[SimulatedStat
 # --------------------------------------------------------------------------- evaluation
 
 
-def evaluate(blocks: list[Block], sims: list[SimulatedStats], models: dict[str, Ensemble], run: RunConfig,
-             seed: int) -> pd.DataFrame:
+def evaluate(blocks: list[Block], sims: list[SimulatedStats], models: dict[str, Ensemble], *, replicates: int,
+             seed: int, baselines: tuple[str, ...] = BASELINES, enet_default_settings: tuple[int, ...] = ()
+             ) -> pd.DataFrame:
     """One row per (block, simulated GWAS, method): squared errors, counts, seconds, coverage.
 
     Every NN ensemble and baseline is timed on every simulated GWAS. The single members of the
     main ensemble (and the mean of its first three, ``nn_2L_K3``, the reference for the K=3
     variants) are computed from one ``Ensemble.predict`` on the same features and not timed.
-    ``enet_default`` (shipped options) runs on the smallest test block, first replicate, of the
-    settings in ``run.enet_default_settings`` only.
+    ``enet_default`` (shipped options) runs on the smallest block, first of the ``replicates``
+    GWAS, of the settings in ``enet_default_settings`` only.
     """
     smallest = min(blocks, key=lambda b: b.m).name
     rows = []
@@ -257,13 +265,14 @@ def evaluate(blocks: list[Block], sims: list[SimulatedStats], models: dict[str, 
                 beta, beta_hat, se = s.beta[i], s.beta_hat[i], s.se[i]
                 causal = beta != 0
                 common = dict(block=b.name, m=b.m, setting=int(s.setting[i]), gwas=i, n_causal=int(causal.sum()),
+                              max_abs_z=float(np.max(np.abs(beta_hat / se))),
                               median_abs_z_causal=float(np.median(np.abs(beta_hat / se)[causal])),
                               median_beta_over_se_causal=float(np.median(np.abs(beta / se)[causal])))
 
-                def add(method, estimate, seconds=np.nan, sd=None, **extra):
+                def add(method, estimate, seconds=np.nan, sd=None):
                     squared = (estimate - beta) ** 2
                     row = dict(common, method=method, seconds=seconds, sse_all=float(squared.sum()),
-                               sse_causal=float(squared[causal].sum()), **extra)
+                               sse_causal=float(squared[causal].sum()))
                     if sd is not None:
                         covered = np.abs(beta - estimate) <= 2 * sd
                         row.update(covered_all=int(covered.sum()), covered_causal=int(covered[causal].sum()))
@@ -274,25 +283,42 @@ def evaluate(blocks: list[Block], sims: list[SimulatedStats], models: dict[str, 
                     mean, sd = nn_shrink(beta_hat, se, b.r, s.n, ensemble)
                     add(name, mean, time.perf_counter() - started, sd if len(ensemble.networks) > 1 else None)
                 started = time.perf_counter()
-                neighbours, scores = top_neighbours(b.r, TOP_T), ld_scores(b.r, s.n, adjust=False)
+                neighbours, scores = top_neighbours(b.r, models[MAIN].spec.top_t), ld_scores(b.r, s.n, adjust=False)
                 add("ld_prep", beta_hat, time.perf_counter() - started)  # timing only: not a method
                 member = models[MAIN].predict(block_features(beta_hat, se, scores, neighbours)) * se
                 for k, estimate in enumerate(member):
                     add(f"{MAIN}_member{k + 1}", estimate)
                 if len(member) > 3:
                     add(f"{MAIN}_K3", member[:3].mean(axis=0), sd=member[:3].std(axis=0))
-                for method in BASELINES:
+                for method in baselines:
                     options = ENET_OPTIONS if method == "enet" else {}
                     started = time.perf_counter()
                     shrunk = shrink_block(method, beta_hat, se, b.r, s.n, seed=seed + i, **options)
                     add(method, shrunk, time.perf_counter() - started)
-                first_replicate = i % run.test_replicates == 0  # rows: replicates of a setting are adjacent
-                if b.name == smallest and first_replicate and int(s.setting[i]) in run.enet_default_settings:
+                first_replicate = i % replicates == 0  # rows: replicates of a setting are adjacent
+                if b.name == smallest and first_replicate and int(s.setting[i]) in enet_default_settings:
                     started = time.perf_counter()
                     shrunk = shrink_block("enet", beta_hat, se, b.r, s.n, seed=seed + i)
                     add("enet_default", shrunk, time.perf_counter() - started)
                 bar.update()
     return pd.DataFrame(rows)
+
+
+def with_hybrid(runs: pd.DataFrame) -> pd.DataFrame:
+    """Add the what-if method ``hybrid``: SuSiE where the GWAS has a genome-wide significant
+    variant in the block (max |z| > HYBRID_Z, fixed in advance: p < 5e-8), the NN ensemble elsewhere.
+
+    Not a phenomap method: it shows what gating the network by the block's signal would give.
+    Its time is SuSiE's on the gated GWAS and the NN's on the others.
+    """
+    keys = ["block", "gwas"]
+    nn = runs[runs.method == MAIN].set_index(keys)
+    susie = runs[runs.method == "susie"].set_index(keys)
+    gated = nn.max_abs_z > HYBRID_Z
+    hybrid = pd.concat([nn[~gated], susie.loc[gated[gated].index]]).drop(columns=["covered_all", "covered_causal"])
+    return pd.concat([runs, hybrid.assign(method="hybrid").reset_index()], ignore_index=True)
+
+
 # --------------------------------------------------------------------------- tables
 
 NOT_METHODS = ("ld_prep", "enet_default")  # timing-only rows, and the enet reference on a subset
@@ -384,6 +410,15 @@ def enet_default_table(runs: pd.DataFrame) -> pd.DataFrame:
     return table[["setting", "method", "variants", "rmse_all", "rmse_causal", "seconds"]]
 
 
+def in_sample_check(blocks: list[Block], ensemble: Ensemble, m_total: int, seed: int) -> pd.DataFrame:
+    """RMSE (all variants) per setting of the NN ensemble, SuSiE, EB and zero on the training blocks' LD, new seeds."""
+    sims = simulate(blocks, 1, m_total, seed, purpose=2)
+    runs = evaluate(blocks, sims, {MAIN: ensemble}, replicates=1, seed=seed, baselines=("susie", "eb", "zero"))
+    table = per_setting(runs)
+    wide = table.pivot(index="setting", columns="method", values="rmse_all")[[MAIN, "susie", "eb", "zero"]]
+    return wide.reset_index()
+
+
 # --------------------------------------------------------------------------- scaling
 
 
@@ -404,6 +439,7 @@ def scaling(blocks: list[Block], sims: list[SimulatedStats], ensemble: Ensemble,
             done, k = done + m, k + 1
         return k
 
+    shrink_all(sizes[0])  # warm-up: first calls pay for imports and allocator growth
     rows = []
     for size in tqdm(sizes, desc="scaling", file=sys.stderr):
         started = time.perf_counter()
@@ -434,7 +470,8 @@ def verdict(comparison: pd.DataFrame, summ: pd.DataFrame, enet_default: pd.DataF
                  f"{comparison.ratio_to_best.max():.3f}; above in settings {comparison.setting[~below_best].tolist()})")
     below_zero = comparison.ratio_to_zero <= 1
     lines.append(f"[{'MET' if below_zero.all() else 'NOT MET'}] NN ensemble never worse than beta = 0: "
-                 f"{int(below_zero.sum())}/{len(comparison)} settings (worst ratio {comparison.ratio_to_zero.max():.3f})")
+                 f"{int(below_zero.sum())}/{len(comparison)} settings "
+                 f"(worst ratio {comparison.ratio_to_zero.max():.3f})")
     speed = summ.set_index("method").speedup_nn_vs_this
     for method, target in TARGET_SPEEDUP.items():
         lines.append(f"[{'MET' if speed[method] >= target else 'NOT MET'}] NN >= {target}x faster than {method}"
@@ -473,8 +510,11 @@ def main(args: argparse.Namespace) -> None:
     trained = time.perf_counter()
 
     test_sims = simulate(test_blocks, run.test_replicates, m_total, args.seed, purpose=1)
-    runs = evaluate(test_blocks, test_sims, models, run, args.seed)
+    runs = evaluate(test_blocks, test_sims, models, replicates=run.test_replicates, seed=args.seed,
+                    enet_default_settings=run.enet_default_settings)
+    runs = with_hybrid(runs)
     evaluated = time.perf_counter()
+    in_sample = in_sample_check(train_blocks, models[MAIN], m_total, args.seed)
     table = per_setting(runs)
     comparison = paired_comparison(runs, table)
     summ = summary(table, runs)
@@ -490,13 +530,19 @@ def main(args: argparse.Namespace) -> None:
     write(enet_default, out_dir / "shrinkage_enet_default.tsv")
     write(scale, out_dir / "shrinkage_scaling.tsv")
     write(training, out_dir / "shrinkage_training.tsv")
+    write(in_sample, out_dir / "shrinkage_insample.tsv")
 
     report(run, main_table, members, comparison, summ, enet_default, training, scale, runs)
+    with pd.option_context("display.width", 250):
+        print(f"\nin-sample LD check: rmse_all x 1000 on the TRAINING blocks, new seeds, 1 GWAS per block and setting "
+              f"(is the NN's gap to SuSiE a matter of unseen LD?)")
+        print(in_sample.to_string(index=False, float_format=lambda v: f"{1000 * v:.2f}"))
     print("\ntargets of issue 4:")
     for line in verdict(comparison, summ, enet_default, scale):
         print("  " + line)
     print(f"\nwall time: {trained - started:.0f} s panel + training, {evaluated - trained:.0f} s evaluation, "
-          f"{time.perf_counter() - evaluated:.0f} s scaling; process peak RSS {peak_rss_mb():.0f} MB; "
+          f"{time.perf_counter() - evaluated:.0f} s in-sample check and scaling; "
+          f"process peak RSS {peak_rss_mb():.0f} MB; "
           f"{warnings.count} warnings of the baselines (e.g. enet not converged) suppressed; load average "
           f"{load[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (2 cores); tables in {out_dir}")
 
@@ -506,6 +552,7 @@ def report(run, main_table, members, comparison, summ, enet_default, training, s
     settings = main_table.drop_duplicates("setting").set_index("setting")
     label = settings[["causal_fraction", "h2", "s", "w"]].astype(str).agg("/".join, axis=1)
     methods = list(run.models) + ([f"{MAIN}_K3"] if f"{MAIN}_K3" in set(main_table.method) else []) + list(BASELINES)
+    methods.append("hybrid")
     milli = lambda v: f"{1000 * v:.2f}"  # noqa: E731
     with pd.option_context("display.width", 250, "display.max_rows", 500, "display.max_columns", 40):
         for metric in ("rmse_all", "rmse_causal"):
