@@ -215,7 +215,7 @@ def enet_summary_path(
     lambdas: Sequence[float],
     l1_ratio: float,
     *,
-    tol: float = 1e-7,
+    tol: float = 1e-4,
     max_iter: int = 100_000,
 ) -> np.ndarray:
     """Minimisers of ``1/2 b'Rb - b'r + lam * (l1_ratio |b|_1 + (1 - l1_ratio)/2 |b|_2^2)``.
@@ -264,7 +264,7 @@ def enet_sumstats(
     *,
     l1_ratios: Sequence[float] = (0.1, 0.5, 0.9, 1.0),
     n_lambdas: int = 20,
-    lambda_min_ratio: float = 1e-3,
+    lambda_min_ratio: float = 1e-2,
     validation_fraction: float = 0.2,
     n_splits: int = 3,
     criterion: str = "r2",
