@@ -46,10 +46,10 @@ if ARGS is not None:
 
 import numpy as np  # noqa: E402  (after the BLAS thread count is set)
 import pandas as pd  # noqa: E402
-from scipy import stats  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 from phenomap.shrinkage.baselines import eb_point_normal, enet_sumstats, susie_rss_block  # noqa: E402
+from phenomap.sim.haplotypes import ar1_genotypes  # noqa: E402
 
 METHODS = {
     "enet (R2, 3 splits)": lambda b, s, R, n: enet_sumstats(b, s, R, n).beta,
@@ -65,15 +65,7 @@ SETTINGS = [(fraction, h2) for fraction in (0.01, 0.05) for h2 in (0.002, 0.02, 
 
 
 def block_genotypes(rng: np.random.Generator, n: int, m: int, rho: float) -> np.ndarray:
-    cut = stats.norm.ppf(rng.uniform(0.05, 0.5, m))
-    G = np.zeros((n, m))
-    for _ in range(2):
-        path = np.empty((n, m))
-        path[:, 0] = rng.standard_normal(n)
-        for j in range(1, m):
-            path[:, j] = rho * path[:, j - 1] + np.sqrt(1 - rho**2) * rng.standard_normal(n)
-        G += path < cut
-    return G
+    return ar1_genotypes(rng, n, m, rho=rho)
 
 
 def simulate_block(rng, n, m, fraction, h2):

@@ -51,10 +51,10 @@ if ARGS is not None:
 
 import numpy as np  # noqa: E402  (after the BLAS thread count is set)
 import pandas as pd  # noqa: E402
-from scipy import stats  # noqa: E402
 
 from phenomap.genes.enrichment import LDBlockFiles, gene_test  # noqa: E402
 from phenomap.ld.matrix import correlation  # noqa: E402
+from phenomap.sim.haplotypes import ar1_genotypes  # noqa: E402
 
 EPS = 1e-5
 SPACING = 100  # bp between consecutive variants
@@ -64,16 +64,7 @@ def block_ld(rng: np.random.Generator, n_blocks: int, m: int, n: int) -> list[np
     """Correlation matrices of ``n_blocks`` blocks of m variants, from simulated genotypes."""
     blocks = []
     for _ in range(n_blocks):
-        rho = rng.uniform(0.8, 0.98)
-        cut = stats.norm.ppf(rng.uniform(0.05, 0.5, m))
-        G = np.zeros((n, m))
-        for _ in range(2):
-            path = np.empty((n, m))
-            path[:, 0] = rng.standard_normal(n)
-            noise = rng.standard_normal((n, m)) * np.sqrt(1 - rho**2)
-            for j in range(1, m):
-                path[:, j] = rho * path[:, j - 1] + noise[:, j]
-            G += path < cut
+        G = ar1_genotypes(rng, n, m, rho=rng.uniform(0.8, 0.98))
         blocks.append(correlation(G))
     return blocks
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from phenomap_testing import make_bim
-from scipy.stats import linregress, norm
+from scipy.stats import linregress
 
 from phenomap.errors import InputError
 from phenomap.ld.matrix import block_ld, correlation, ld_scores
@@ -23,19 +23,13 @@ from phenomap.sim.training import (
     simulate_individual,
     simulate_summary,
 )
+from phenomap.sim.haplotypes import ar1_genotypes
 
 BLOCK = "1_0001"
 
 
 def ld_genotypes(rng: np.random.Generator, n: int, m: int, rho: float = 0.9) -> np.ndarray:
-    """A1 counts of two haplotypes per sample, each a thresholded AR(1) Gaussian chain, so
-    LD decays along the block and frequencies span 0.05-0.5."""
-    z = np.empty((2 * n, m))
-    z[:, 0] = rng.standard_normal(2 * n)
-    for j in range(1, m):
-        z[:, j] = rho * z[:, j - 1] + np.sqrt(1 - rho**2) * rng.standard_normal(2 * n)
-    haplotypes = z < norm.ppf(rng.uniform(0.05, 0.5, m))
-    return (haplotypes[:n].astype(np.float32) + haplotypes[n:]).astype(np.float32)
+    return ar1_genotypes(rng, n, m, rho=rho).astype(np.float32)
 
 
 def imputed(G: np.ndarray) -> np.ndarray:
