@@ -39,6 +39,7 @@ from matplotlib.patches import Ellipse, Wedge
 
 from phenomap.errors import InputError
 from phenomap.io.tables import atomic_path
+from phenomap.report.plots import covariance_ellipse
 
 TYPES = ("trait-specific", "shared-positive", "shared-negative", "mixed")
 COLUMNS = ["component", "type", "traits", "eigenvalue_ratio", "angle_deg", "correlation", "trace"]
@@ -194,7 +195,4 @@ def _draw_typed(ax, covariances: np.ndarray, centres, colours: dict[str, str]) -
     """Draw each 2 x 2 covariance as a 2-sigma ellipse coloured by its type."""
     table = classify_components(covariances, trait_names=["trait 1", "trait 2"])
     for sigma, centre, kind in zip(covariances, centres, table["type"]):
-        values, vectors = np.linalg.eigh(sigma)
-        angle = np.degrees(np.arctan2(vectors[1, -1], vectors[0, -1]))
-        width, height = 4 * np.sqrt(values[::-1])
-        ax.add_patch(Ellipse(centre, width, height, angle=angle, facecolor="none", edgecolor=colours[kind], lw=2))
+        ax.add_patch(covariance_ellipse(sigma, centre, n_sigma=2.0, facecolor="none", edgecolor=colours[kind], lw=2))

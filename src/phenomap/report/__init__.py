@@ -1,0 +1,1 @@
+"""Report figures: effect scatters with cluster ellipses, Manhattan and QQ plots of the clustering and gene stage."""

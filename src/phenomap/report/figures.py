@@ -1,0 +1,51 @@
+"""I/O layer of the figure rules: read the stage outputs, draw with :mod:`phenomap.report.plots`."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from phenomap.mixture.dpgmm import load_mixture
+from phenomap.report.plots import effect_scatter, manhattan, qq_plot
+
+log = logging.getLogger(__name__)
+
+
+def _read(path: str | Path) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t", dtype={"ID": str, "CHROM": str, "chrom": str}, keep_default_na=False,
+                       na_values=["NA"])
+
+
+def cluster_figures(labels_tsv: str | Path, model_json: str | Path, types_tsv: str | Path, traits: Sequence[str],
+                    out_dir: str | Path, *, seed: int = 0) -> list[Path]:
+    """One effect scatter with cluster ellipses per pair of traits: ``out_dir/<a>__<b>.png``.
+
+    A single trait has no pair: the folder is created empty. Returns the written paths.
+    """
+    labels, types, fit = _read(labels_tsv), _read(types_tsv), load_mixture(model_json)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for a, b in itertools.combinations(traits, 2):
+        path = out_dir / f"{a}__{b}.png"
+        effect_scatter(labels, (a, b), fit.covariances, fit.weights, path, trait_names=list(traits),
+                       cluster_types=types, seed=seed)
+        written.append(path)
+    log.info("wrote %d effect scatter plot(s) to %s", len(written), out_dir)
+    return written
+
+
+def manhattan_figure(effects_tsv: str | Path, effect_column: str, gene_tests_tsv: str | Path, out: str | Path, *,
+                     q_threshold: float, title: str = "") -> None:
+    """Manhattan of one trait's effects with its significant genes (q < ``q_threshold``) labelled."""
+    manhattan(_read(effects_tsv), out, value_column=effect_column, genes=_read(gene_tests_tsv),
+              q_threshold=q_threshold, title=title)
+
+
+def qq_figure(gene_tests: Mapping[str, str | Path], out: str | Path, *, title: str = "") -> None:
+    """QQ plot of the gene-test p-values of every trait (``trait -> gene test TSV``)."""
+    qq_plot({trait: _read(path)["p"].to_numpy(dtype=float) for trait, path in gene_tests.items()}, out, title=title)

@@ -1,0 +1,380 @@
+"""Figures of the clustering and gene-enrichment stage (matplotlib object API, no pyplot state).
+
+Each plotting function draws one figure, writes it atomically to ``path`` (format from the
+suffix, e.g. ``.png``, ``.pdf``, ``.svg``) and returns the :class:`~matplotlib.figure.Figure`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+from matplotlib.patches import Ellipse
+from scipy import stats
+
+from phenomap.errors import InputError
+from phenomap.io.plink import chrom_sort_key, normalise_chrom
+from phenomap.io.tables import atomic_path
+
+log = logging.getLogger(__name__)
+
+DPI = 120
+NULL_COLOUR = "lightgrey"
+CHROM_COLOURS = ("#1f4e79", "#7fa7d1")
+GENE_COLUMNS = ["gene", "chrom", "start", "stop", "q"]
+
+
+def covariance_ellipse(
+    sigma: np.ndarray, centre: tuple[float, float] = (0.0, 0.0), n_sigma: float = 2.0, **patch_kwargs
+) -> Ellipse:
+    """The ``n_sigma`` ellipse of a 2 x 2 covariance, as a matplotlib patch.
+
+    Parameters
+    ----------
+    sigma : (2, 2) symmetric positive semi-definite covariance (effect units squared).
+    centre : (x, y) centre of the ellipse.
+    n_sigma : half-axes are ``n_sigma`` standard deviations along each eigenvector.
+    patch_kwargs : passed to :class:`~matplotlib.patches.Ellipse` (facecolor, edgecolor, lw...).
+
+    Returns
+    -------
+    Ellipse with width ``2 n_sigma sqrt(l1)`` along the principal eigenvector (eigenvalue l1),
+    height ``2 n_sigma sqrt(l2)``, and angle that of the principal eigenvector in degrees.
+    Eigenvalues below 0 (rounding) count as 0.
+    """
+    sigma = np.asarray(sigma, dtype=float)
+    if sigma.shape != (2, 2) or not np.isfinite(sigma).all():
+        raise InputError(f"an ellipse needs a finite 2 x 2 covariance, got {sigma.tolist()}.")
+    values, vectors = np.linalg.eigh(sigma)
+    major, minor = 2 * n_sigma * np.sqrt(np.clip(values[::-1], 0, None))
+    angle = np.degrees(np.arctan2(vectors[1, -1], vectors[0, -1]))
+    return Ellipse(centre, major, minor, angle=angle, **patch_kwargs)
+
+
+def effect_scatter(
+    effects: pd.DataFrame,
+    traits: tuple[str, str],
+    covariances: np.ndarray,
+    weights: np.ndarray,
+    path: str | Path,
+    *,
+    trait_names: Sequence[str],
+    cluster_types: pd.DataFrame | None = None,
+    max_points: int = 50_000,
+    seed: int = 0,
+) -> Figure:
+    """Scatter of the shrunk effects on two traits, coloured by cluster, with each cluster's 2-sigma ellipse.
+
+    Parameters
+    ----------
+    effects : one row per variant: a column per plotted trait and ``cluster`` (int, 0 = null,
+        1..K = the cluster of row k - 1 of ``covariances``). Rows with a NaN effect on either
+        plotted trait are left out (counted in the log).
+    traits : (x trait, y trait), two different names from ``trait_names``.
+    covariances : (K, d, d) cluster covariances, axes in the order of ``trait_names``.
+    weights : (K,) cluster weights.
+    path : output file.
+    trait_names : the d trait names.
+    cluster_types : optional table ``component type traits`` (from
+        :func:`phenomap.mixture.typing.classify_components`); adds the type to the legend.
+    max_points : with more variants, a random subset of this size is drawn (seeded): every
+        non-null variant when they fit, filled up with uniformly drawn null variants; else a
+        uniform draw among the non-null variants only. The title says so.
+    seed : seed of that draw.
+
+    Returns
+    -------
+    The figure (one axes; null variants, then clusters 1..K, one scatter collection each).
+
+    Raises
+    ------
+    InputError for a trait not in ``trait_names``, the same trait twice, missing columns,
+    covariances or weights of the wrong shape, cluster labels that are not integers in 0..K,
+    or ``max_points < 1``.
+    """
+    names = list(trait_names)
+    unknown = [t for t in traits if t not in names]
+    if len(traits) != 2 or unknown or traits[0] == traits[1]:
+        raise InputError(f"effect_scatter plots two different traits out of {names}, got {list(traits)}"
+                         + (f" ({unknown} not among them)" if unknown else "") + ".")
+    missing = [c for c in (*traits, "cluster") if c not in effects.columns]
+    if missing:
+        raise InputError(f"the effects table lacks column(s) {missing} (found {list(effects.columns)[:12]}); "
+                         f"it needs one column per trait and the variant's cluster.")
+    covariances = np.asarray(covariances, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    n_clusters = weights.shape[0] if weights.ndim == 1 else -1
+    if covariances.shape != (n_clusters, len(names), len(names)):
+        raise InputError(f"covariances of shape {covariances.shape} and weights of shape {weights.shape} do not "
+                         f"describe K clusters of the {len(names)} traits {names}: expected (K, {len(names)}, "
+                         f"{len(names)}) and (K,).")
+    if max_points < 1:
+        raise InputError(f"max_points must be at least 1, got {max_points}.")
+    labels = pd.to_numeric(effects["cluster"], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isin(labels, np.arange(n_clusters + 1))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"the effects table has cluster label {_show(effects['cluster'].iloc[i])} at data row "
+                         f"{i + 1}, not an integer in 0..{n_clusters} (0 = null, 1..K = the {n_clusters} clusters); "
+                         "use the labels and model of the same clustering run.")
+    x = pd.to_numeric(effects[traits[0]], errors="coerce").to_numpy(dtype=float)
+    y = pd.to_numeric(effects[traits[1]], errors="coerce").to_numpy(dtype=float)
+    finite = np.isfinite(x) & np.isfinite(y)
+    if not finite.all():
+        log.info("%d of %d variants have no effect on %s or %s: not plotted", int((~finite).sum()), len(x), *traits)
+    x, y, labels = x[finite], y[finite], labels[finite].astype(np.int64)
+    n_total = len(labels)
+    keep = _subsample(labels, max_points, seed)
+    x, y, labels = x[keep], y[keep], labels[keep]
+
+    figure = Figure(figsize=(7, 6.5), layout="constrained")
+    ax = figure.subplots()
+    null = labels == 0
+    ax.scatter(x[null], y[null], s=4, color=NULL_COLOUR, label=f"null ({int(null.sum()):,})", rasterized=True)
+    palette = colormaps["tab10" if n_clusters <= 9 else "tab20"]
+    pair = [names.index(t) for t in traits]
+    types = None if cluster_types is None else cluster_types.set_index("component")["type"]
+    for k in range(1, n_clusters + 1):
+        colour = palette((k - 1) % palette.N)
+        members = labels == k
+        kind = f"{types.get(k, 'untyped')}, weight " if types is not None else ""
+        ax.scatter(x[members], y[members], s=6, color=colour, rasterized=True,
+                   label=f"cluster {k} ({kind}{weights[k - 1]:.3g})")
+        ax.add_patch(covariance_ellipse(covariances[k - 1][np.ix_(pair, pair)], facecolor="none", edgecolor=colour,
+                                        lw=2))
+    for axis, values, j in ((ax.set_xlim, x, pair[0]), (ax.set_ylim, y, pair[1])):
+        ellipse_extent = 2 * np.sqrt(np.clip(covariances[:, j, j], 0, None))
+        limit = 1.05 * max(np.abs(values).max(initial=0), ellipse_extent.max(initial=0)) or 1.0
+        axis(-limit, limit)
+    ax.axhline(0, color="black", lw=0.5)
+    ax.axvline(0, color="black", lw=0.5)
+    title = f"shrunk effects: {traits[1]} against {traits[0]}, 2-sigma cluster ellipses"
+    if len(labels) < n_total:
+        title += f"\n{len(labels):,} of {n_total:,} variants shown (random subset, non-null first)"
+    ax.set(xlabel=f"shrunk effect on {traits[0]}", ylabel=f"shrunk effect on {traits[1]}", title=title)
+    ax.legend(fontsize="small", markerscale=2, loc="best")
+    _save(figure, path)
+    return figure
+
+
+def _subsample(labels: np.ndarray, max_points: int, seed: int) -> np.ndarray:
+    """Sorted row indices of at most ``max_points`` variants, every non-null one kept if they fit."""
+    if len(labels) <= max_points:
+        return np.arange(len(labels))
+    rng = np.random.default_rng(seed)
+    non_null = np.flatnonzero(labels > 0)
+    if len(non_null) >= max_points:
+        return np.sort(rng.choice(non_null, max_points, replace=False))
+    nulls = rng.choice(np.flatnonzero(labels == 0), max_points - len(non_null), replace=False)
+    return np.sort(np.concatenate([non_null, nulls]))
+
+
+def manhattan(
+    effects: pd.DataFrame,
+    path: str | Path,
+    *,
+    value_column: str = "beta",
+    genes: pd.DataFrame | None = None,
+    q_threshold: float = 0.05,
+    max_labels: int = 30,
+    title: str = "",
+) -> Figure:
+    """Manhattan plot of |effect| along the genome, with the significant genes labelled.
+
+    Parameters
+    ----------
+    effects : one row per variant with ``CHROM``, ``POS`` (bp) and ``value_column``; NaN
+        effects are skipped (counted in the log).
+    path : output file.
+    value_column : the effect column; the y axis shows its absolute value.
+    genes : gene results ``gene chrom start stop q`` (as from
+        :func:`phenomap.genes.enrichment.gene_enrichment`; may be empty). Genes with
+        ``q < q_threshold``, smallest q first, are labelled at their variant (``start <= POS
+        <= stop``) with the largest |effect|, which is marked; at most ``max_labels``. A gene
+        on a chromosome without plotted variants, or with none inside its bounds, is skipped
+        with a warning.
+    title : axes title.
+
+    Returns
+    -------
+    The figure. x is the cumulative position: ``POS`` plus the sum of the largest plotted
+    ``POS`` of every earlier chromosome, chromosomes in natural order (1, 2, ..., 10, X).
+
+    Raises
+    ------
+    InputError for missing columns, non-numeric positions or effects, bad chromosome names,
+    or ``max_labels < 0``.
+    """
+    missing = [c for c in ("CHROM", "POS", value_column) if c not in effects.columns]
+    if missing:
+        raise InputError(f"the effects table lacks column(s) {missing} (found {list(effects.columns)[:12]}); "
+                         f"a Manhattan plot needs CHROM, POS and the effect column {value_column!r}.")
+    if max_labels < 0:
+        raise InputError(f"max_labels must be >= 0, got {max_labels}.")
+    value = _numeric(effects[value_column], f"effect column {value_column!r}", effects)
+    pos = _numeric(effects.POS, "position column POS", effects)
+    if np.isnan(pos).any():
+        i = int(np.flatnonzero(np.isnan(pos))[0])
+        raise InputError(f"the effects table has no position for variant at data row {i + 1}: fill in POS.")
+    chrom = normalise_chrom(effects.CHROM, source="effects table").to_numpy()
+    plotted = ~np.isnan(value)
+    if not plotted.all():
+        log.info("%d of %d variants have no %s value: not plotted", int((~plotted).sum()), len(value), value_column)
+    chrom, pos, size = chrom[plotted], pos[plotted], np.abs(value[plotted])
+
+    chromosomes = pd.Series(np.unique(chrom), dtype=str)
+    chromosomes = chromosomes.iloc[np.argsort(chrom_sort_key(chromosomes).to_numpy(), kind="stable")].tolist()
+    index = pd.Index(chromosomes)
+    chrom_index = index.get_indexer(chrom)
+    lengths = pd.Series(pos).groupby(chrom_index).max().to_numpy()
+    offsets = np.cumsum(lengths) - lengths
+    x = pos + offsets[chrom_index]
+
+    figure = Figure(figsize=(12, 4.5), layout="constrained")
+    ax = figure.subplots()
+    for parity, colour in enumerate(CHROM_COLOURS):
+        on = chrom_index % 2 == parity
+        ax.scatter(x[on], size[on], s=5, color=colour, rasterized=True)
+    spans = pd.Series(x).groupby(chrom_index).agg(["min", "max"])
+    ax.set_xticks(spans.mean(axis=1).to_numpy(), chromosomes)
+    if genes is not None:
+        hits = _gene_hits(genes, q_threshold, max_labels, index, chrom_index, pos, size)
+        if hits:
+            rows = np.array([row for _, row in hits])
+            ax.scatter(x[rows], size[rows], s=30, facecolor="none", edgecolor="tab:red", lw=1.2, zorder=3)
+            for gene, row in hits:
+                ax.annotate(gene, xy=(x[row], size[row]), xytext=(0, 5), textcoords="offset points",
+                            ha="center", va="bottom", fontsize=7, rotation=45)
+    shrunk = value_column == "beta" or value_column.startswith("BETA_SHRUNK")
+    ax.set(xlabel="chromosome", ylabel="|shrunk effect|" if shrunk else f"|{value_column}|", title=title)
+    ax.set_ylim(bottom=0)
+    ax.margins(x=0.01)
+    _save(figure, path)
+    return figure
+
+
+def _numeric(column: pd.Series, what: str, effects: pd.DataFrame) -> np.ndarray:
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+    bad = np.isnan(values) & column.notna().to_numpy() | np.isinf(values)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        where = f" (variant {effects.ID.iloc[i]})" if "ID" in effects.columns else ""
+        raise InputError(f"the effects table's {what} has value {_show(column.iloc[i])} at data row {i + 1}{where}: "
+                         "it must be a finite number (or NA).")
+    return values
+
+
+def _gene_hits(genes: pd.DataFrame, q_threshold: float, max_labels: int, chromosomes: pd.Index,
+               chrom_index: np.ndarray, pos: np.ndarray, size: np.ndarray) -> list[tuple[str, int]]:
+    """(gene, row of its largest-|effect| variant) of the significant genes, smallest q first, at most max_labels."""
+    missing = [c for c in GENE_COLUMNS if c not in genes.columns]
+    if missing:
+        raise InputError(f"the gene results lack column(s) {missing} (found {list(genes.columns)}); "
+                         f"give the table written by the gene enrichment ({' '.join(GENE_COLUMNS)} ...).")
+    q = pd.to_numeric(genes.q, errors="coerce").to_numpy(dtype=float)
+    significant = genes.iloc[np.flatnonzero(q < q_threshold)[np.argsort(q[q < q_threshold], kind="stable")]]
+    if significant.empty:
+        return []
+    gene_chrom = normalise_chrom(significant.chrom, source="gene results").to_numpy()
+    hits = []
+    for gene, c, start, stop in zip(significant.gene, gene_chrom, significant.start, significant.stop):
+        if len(hits) == max_labels:
+            break
+        if c not in chromosomes:
+            log.warning("significant gene %s is on chromosome %s, which has no plotted variant: not labelled", gene, c)
+            continue
+        rows = np.flatnonzero((chrom_index == chromosomes.get_loc(c)) & (pos >= start) & (pos <= stop))
+        if rows.size == 0:
+            log.warning("significant gene %s has no plotted variant within %s:%d-%d: not labelled",
+                        gene, c, start, stop)
+            continue
+        hits.append((str(gene), int(rows[np.argmax(size[rows])])))
+    return hits
+
+
+def qq_plot(pvalues: Mapping[str, np.ndarray], path: str | Path, *, title: str = "") -> Figure:
+    """QQ plot of gene p-values, one series per trait, with a pointwise 95% band under the null.
+
+    Parameters
+    ----------
+    pvalues : trait name -> p-values in [0, 1]. NaN p-values are dropped and p = 0 is clipped
+        to the smallest positive normal float (``np.finfo(float).tiny``), both counted in the
+        log; an empty series is skipped.
+    path : output file.
+    title : axes title.
+
+    Returns
+    -------
+    The figure. For a series of n sorted p-values p_(1) <= ... <= p_(n), the points are
+    x_i = -log10((i - 0.5) / n) (expected) against y_i = -log10(p_(i)) (observed), labelled
+    ``"{trait} (n genes)"``. The band spans -log10 of the 2.5% and 97.5% quantiles of
+    Beta(i, n - i + 1), the null distribution of p_(i), for the largest n among the series;
+    the grey line is y = x.
+
+    Raises
+    ------
+    InputError naming the trait for a non-numeric p-value or one outside [0, 1].
+    """
+    figure = Figure(figsize=(5.5, 5.5), layout="constrained")
+    ax = figure.subplots()
+    largest_n = 0
+    for trait, values in pvalues.items():
+        p = _valid_pvalues(trait, values)
+        if p.size == 0:
+            log.info("trait %s has no gene p-value: left out of the QQ plot", trait)
+            continue
+        expected = _expected_log_p(p.size)
+        ax.plot(expected, -np.log10(np.sort(p)), marker="o", ms=3, ls="none", label=f"{trait} ({p.size:,} genes)")
+        largest_n = max(largest_n, p.size)
+    if largest_n:
+        i = np.arange(1, largest_n + 1)
+        low, high = stats.beta.ppf([[0.025], [0.975]], i, largest_n - i + 1)
+        ax.fill_between(_expected_log_p(largest_n), -np.log10(high), -np.log10(low), color="grey", alpha=0.2, lw=0,
+                        label=f"95% band under the null (n = {largest_n:,})")
+        ax.legend(fontsize="small", loc="upper left")
+    ax.axline((0, 0), slope=1, color="grey", lw=1)
+    ax.set(xlabel="expected -log10 p", ylabel="observed -log10 p", title=title)
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    _save(figure, path)
+    return figure
+
+
+def _valid_pvalues(trait: str, values) -> np.ndarray:
+    try:
+        p = np.asarray(values, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise InputError(f"the gene p-values of trait {trait!r} are not all numbers: check its gene results.") from None
+    missing = np.isnan(p)
+    if missing.any():
+        log.info("trait %s: %d of %d gene p-values are NaN: dropped", trait, int(missing.sum()), p.size)
+        p = p[~missing]
+    outside = (p < 0) | (p > 1)
+    if outside.any():
+        raise InputError(f"trait {trait!r} has gene p-value {p[outside][0]:g} outside [0, 1] "
+                         f"({int(outside.sum())} in all): check its gene results.")
+    zero = p == 0
+    if zero.any():
+        log.info("trait %s: %d gene p-values are 0: clipped to %g", trait, int(zero.sum()), np.finfo(float).tiny)
+        p = np.where(zero, np.finfo(float).tiny, p)
+    return p
+
+
+def _expected_log_p(n: int) -> np.ndarray:
+    """-log10 of the expected uniform quantiles (i - 0.5) / n, i = 1..n."""
+    return -np.log10((np.arange(1, n + 1) - 0.5) / n)
+
+
+def _show(value) -> str:
+    """A table value for a message: strings quoted, numbers plain."""
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _save(figure: Figure, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=DPI)
