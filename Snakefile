@@ -8,6 +8,9 @@
 #   sumstats/  <trait>.tsv  harmonised summary statistics (contract columns), <trait>.harmonise.tsv
 #   ld/        blocks.tsv, blocks/<block>.npz + .ldscore.tsv, ldscores.tsv
 #   shrinkage/ sims/<block>.npz, model/ (ensemble), <trait>.tsv (sumstats + BETA_SHRUNK, BETA_SHRUNK_SD)
+#   clusters/  labels.tsv (per variant: effects, cluster, posterior), mixture.json, types.tsv
+#   genes/     enrichment/<trait>.tsv gene tests (stat, p, q), summary.tsv, candidates.tsv
+#   figures/   clusters/<a>__<b>.png (effects by cluster), manhattan/<trait>.png, gene_qq.png
 #   gpatlas/   split.tsv, {pheno,geno}_model.pt, *_curve.tsv, predictions.tsv, metrics.tsv,
 #              importance.tsv, interactions.tsv (VIDA), interaction_pairs.tsv
 
@@ -23,7 +26,9 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/ld.smk"
 include: "workflow/rules/shrinkage.smk"
+include: "workflow/rules/clustering.smk"
 include: "workflow/rules/gpatlas.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

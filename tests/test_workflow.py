@@ -140,3 +140,48 @@ def test_gpatlas_outputs_predict_held_out_traits_and_rank_causal_loci_first(run_
         causal = truth[truth.trait == trait]
         near = (causal.CHROM == str(top.CHROM)) & ((causal.POS - top.POS).abs() < 100_000)
         assert near.any(), f"{trait}: most important locus {top.ID} is not near a causal variant"
+
+
+def test_clusters_recover_the_planted_shared_and_trait_specific_directions(run_dir):
+    res = run_dir / "results/toy"
+    types = read(res / "clusters/types.tsv")
+    found = set(zip(types.type, types.traits))
+    assert ("shared-positive", "trait1,trait2") in found  # toy shared genes act on traits 1 and 2 alike
+    for trait in ("trait1", "trait2", "trait3"):
+        assert ("trait-specific", trait) in found, trait
+    labels = read(res / "clusters/labels.tsv")
+    shrunk = read(res / "shrinkage/trait1.tsv")
+    assert list(labels.ID) == list(shrunk.ID)  # every variant, in order, labelled once
+    assert labels.posterior[labels.cluster == 0].isna().all()
+    assert labels.posterior[labels.cluster > 0].between(0, 1).all()
+
+
+def test_gene_tests_rank_the_planted_genes_first(run_dir):
+    res = run_dir / "results/toy"
+    truth = read(res / "input/truth_genes.tsv")
+    shared = set(truth.symbol[truth.role == "shared"])
+    for trait in ("trait1", "trait2", "trait3"):
+        tests = read(res / f"genes/enrichment/{trait}.tsv").sort_values("p", kind="stable")
+        causal = set(truth.symbol[truth.trait == trait])
+        assert tests.gene.iloc[0] in causal, trait
+        significant = set(tests.gene[tests.q < 0.05])
+        assert significant and len(significant - causal) <= 1, (trait, significant - causal)
+        if trait != "trait3":  # the planted shared genes are among the trait's top hits
+            top = set(tests.gene.iloc[: len(causal) + 2])
+            assert shared <= top, (trait, shared - top)
+    candidates = read(res / "genes/candidates.tsv")
+    shared_candidates = candidates[candidates.candidate == "shared"].sort_values("rank")
+    assert shared_candidates.gene.iloc[0] in shared
+    assert len(shared & set(shared_candidates.gene)) >= 3
+    summary = read(res / "genes/summary.tsv")
+    assert {"frac_shared_positive", "S_trait1_trait2"} <= set(summary.columns)
+
+
+def test_single_trait_cohort_gets_gene_tests_against_its_own_null(run_dir):
+    res = run_dir / "results/toy_sumstats"
+    types = read(res / "clusters/types.tsv")
+    assert (types.type == "trait-specific").all() and (types.traits == "trait1").all()
+    own = read(run_dir / "results/toy/genes/enrichment/trait1.tsv")
+    ext = read(res / "genes/enrichment/trait1.tsv")
+    assert list(ext.gene) == list(own.gene)  # same GWAS, panel and seeds: same genes tested
+    assert (ext.q < 0.05).sum() >= 1

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from phenomap.errors import InputError
-from phenomap.genes.summary import candidate_lists, gene_summary
+from phenomap.genes.summary import candidate_lists, gene_summary, summarise_genes
 
 TRAITS = ["t1", "t2"]
 TYPES = pd.DataFrame({"component": [1, 2, 3, 4],  # as phenomap.mixture.typing.classify_components writes them
@@ -144,3 +144,25 @@ def test_gene_summary__rejects_bad_input(rng, change, message):
         labels.loc[2, "cluster"] = "two"
     with pytest.raises(InputError, match=message):
         gene_summary(shrunk, labels, types, genes, window=window)
+
+
+def test_summarise_genes__files_equal_the_in_memory_summary_and_rank_candidates(rng, tmp_path):
+    shrunk, labels, genes, table = planted(rng)
+    paths = {name: tmp_path / f"{name}.tsv" for name in ("labels", "types", "genes", "summary", "candidates")}
+    table.to_csv(paths["labels"], sep="\t", index=False)
+    TYPES.to_csv(paths["types"], sep="\t", index=False)
+    genes.to_csv(paths["genes"], sep="\t", index=False)
+    summarise_genes(paths["labels"], paths["types"], paths["genes"], TRAITS, paths["summary"], paths["candidates"])
+    expected = gene_summary(shrunk, labels, TYPES, genes)
+    written = pd.read_csv(paths["summary"], sep="\t", dtype={"gene_id": str, "chrom": str}, keep_default_na=False,
+                          na_values=["NA"])
+    pd.testing.assert_frame_equal(written.fillna({"candidate": ""}), expected, check_exact=False, rtol=1e-9,
+                                  check_dtype=False)
+    candidates = pd.read_csv(paths["candidates"], sep="\t")
+    for kind, group in candidates.groupby("candidate"):
+        flagged = expected[expected.candidate == kind].sort_values("score", ascending=False)
+        assert list(group.sort_values("rank").gene) == list(flagged.gene), kind
+        assert list(group["rank"]) == list(range(1, len(group) + 1))
+    with pytest.raises(InputError, match=r"no effect column for trait\(s\) \['t3'\]"):
+        summarise_genes(paths["labels"], paths["types"], paths["genes"], ["t1", "t3"], paths["summary"],
+                        paths["candidates"])

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
+from phenomap.genes.enrichment import shipped_gene_table
+from phenomap.mixture.dpgmm import MAX_TRAITS
 from phenomap.sim.cohort import ToyParams
 
 
@@ -15,12 +17,13 @@ RESOURCES_DIR = Path(workflow.basedir) / "resources"
 COHORTS = config["cohorts"]
 
 # Per-rule seed offsets: every stochastic rule draws from seed + its offset.
-SEED_OFFSETS = {"toy_cohort": 0, "simulate_training": 1000, "train_shrinkage": 2000, "shrink": 3000, "gpatlas": 4000}
+SEED_OFFSETS = {"toy_cohort": 0, "simulate_training": 1000, "train_shrinkage": 2000, "shrink": 3000, "gpatlas": 4000, "cluster": 5000}
 
 PATHS = {
     "toy_genotypes": "results/{cohort}/input/genotypes",
     "toy_pheno": "results/{cohort}/input/pheno.tsv",
     "toy_covar": "results/{cohort}/input/covar.tsv",
+    "toy_genes": "results/{cohort}/input/genes.tsv",
     "qc_genotypes": "results/{cohort}/qc/genotypes",
     "gwas": "results/{cohort}/gwas/{trait}.tsv",
     "sumstats": "results/{cohort}/sumstats/{trait}.tsv",
@@ -31,6 +34,18 @@ PATHS = {
     "shrink_sims": "results/{cohort}/shrinkage/sims/{block}.npz",
     "shrink_model": "results/{cohort}/shrinkage/model",
     "shrunk": "results/{cohort}/shrinkage/{trait}.tsv",
+    "cluster_labels": "results/{cohort}/clusters/labels.tsv",
+    "cluster_model": "results/{cohort}/clusters/mixture.json",
+    "cluster_types": "results/{cohort}/clusters/types.tsv",
+    "trait_cluster_labels": "results/{cohort}/clusters/by_trait/{trait}/labels.tsv",
+    "trait_cluster_model": "results/{cohort}/clusters/by_trait/{trait}/mixture.json",
+    "trait_cluster_types": "results/{cohort}/clusters/by_trait/{trait}/types.tsv",
+    "gene_tests": "results/{cohort}/genes/enrichment/{trait}.tsv",
+    "gene_summary": "results/{cohort}/genes/summary.tsv",
+    "gene_candidates": "results/{cohort}/genes/candidates.tsv",
+    "cluster_figures": "results/{cohort}/figures/clusters",
+    "manhattan": "results/{cohort}/figures/manhattan/{trait}.png",
+    "gene_qq": "results/{cohort}/figures/gene_qq.png",
     "gpatlas_split": "results/{cohort}/gpatlas/split.tsv",
     "gpatlas_pheno_model": "results/{cohort}/gpatlas/pheno_model.pt",
     "gpatlas_model": "results/{cohort}/gpatlas/geno_model.pt",
@@ -65,6 +80,8 @@ def is_toy(cohort):
 def check_cohort(cohort):
     """Reject cohort entries that name no usable inputs, before any job starts."""
     c = COHORTS[cohort]
+    if len(traits(cohort)) > MAX_TRAITS:
+        raise config_error(cohort, f"the clustering takes at most {MAX_TRAITS} traits; list them in `traits`")
     if is_toy(cohort):
         clash = sorted(set(c) & {"bfile", "pheno", "covar", "pedigree", "sumstats", "ld_panel"})
         if clash:
@@ -78,6 +95,8 @@ def check_cohort(cohort):
         raise config_error(cohort, "`pheno` needs `bfile` genotypes to run a GWAS")
     if ld_blocks_source(cohort) == "shipped" and not {"build", "population"} <= set(c):
         raise config_error(cohort, "shipped LD blocks need `build` and `population` (or set ld_blocks: data)")
+    if "genes" not in c and "build" not in c:
+        raise config_error(cohort, "the gene tests need `genes` (your gene table) or `build` (the shipped table)")
 
 
 def genotypes_prefix(cohort):
@@ -154,6 +173,15 @@ def sumstats_options(wildcards):
     )
 
 
+def gene_table(cohort):
+    """Gene table of a cohort: the toy cohort's own, the cohort's `genes`, or the shipped one of its `build`."""
+    if is_toy(cohort):
+        return PATHS["toy_genes"].format(cohort=cohort)
+    if "genes" in COHORTS[cohort]:
+        return COHORTS[cohort]["genes"]
+    return str(shipped_gene_table(RESOURCES_DIR, COHORTS[cohort]["build"]))
+
+
 def bfile_files(prefix):
     return [f"{prefix}{ext}" for ext in BFILE_EXT]
 
@@ -208,6 +236,9 @@ def final_outputs():
         out.append(f"results/{cohort}/qc/removed.tsv")
         out += [PATHS["sumstats"].format(cohort=cohort, trait=t) for t in traits(cohort)]
         out.append(PATHS["ld_scores"].format(cohort=cohort))
-        out += [PATHS["shrunk"].format(cohort=cohort, trait=t) for t in traits(cohort)]
+        out += [PATHS["gene_tests"].format(cohort=cohort, trait=t) for t in traits(cohort)]
+        out += [PATHS["manhattan"].format(cohort=cohort, trait=t) for t in traits(cohort)]
+        names = ("cluster_labels", "gene_summary", "gene_candidates", "cluster_figures", "gene_qq")
+        out += [PATHS[name].format(cohort=cohort) for name in names]
         out += gpatlas_outputs(cohort)
     return out

@@ -24,7 +24,7 @@ Candidate rule (one label per gene, in column ``candidate``):
 * ``""`` (no candidate) otherwise, with ``score`` NaN. Mixed and other clusters count for
   neither kind.
 
-:func:`candidate_lists` gives each kind's genes by decreasing score.
+:func:`candidate_table` and :func:`candidate_lists` give each kind's genes by decreasing score.
 
 Variants: the traits' effect tables are joined by ID; only variants with an effect on every
 trait and a cluster label are used (the intersection; per-trait counts are logged). Genes
@@ -34,14 +34,16 @@ with fewer than ``min_snps`` such variants are left out (counted in the log).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from phenomap.errors import InputError
-from phenomap.genes.enrichment import assign_genes, check_gene_coordinates
+from phenomap.genes.enrichment import assign_genes, check_gene_coordinates, read_gene_table
 from phenomap.io.plink import normalise_chrom
+from phenomap.io.tables import write_tsv
 
 log = logging.getLogger(__name__)
 
@@ -124,11 +126,18 @@ def gene_summary(
     return out
 
 
-def candidate_lists(summary: pd.DataFrame, *, top: int | None = None) -> dict[str, list[str]]:
-    """Candidate genes of each kind (``shared``, ``specific:<trait>``) by decreasing score, at most ``top`` each."""
+def candidate_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """``candidate gene gene_id score rank``: the flagged genes by kind, then decreasing score (rank 1 = best)."""
     flagged = summary[summary.candidate != ""]
     flagged = flagged.sort_values(["candidate", "score"], ascending=[True, False], kind="stable")
-    return {kind: group.gene.tolist()[:top] for kind, group in flagged.groupby("candidate", sort=True)}
+    flagged = flagged.assign(rank=flagged.groupby("candidate").cumcount() + 1)
+    return flagged[["candidate", "gene", "gene_id", "score", "rank"]].reset_index(drop=True)
+
+
+def candidate_lists(summary: pd.DataFrame, *, top: int | None = None) -> dict[str, list[str]]:
+    """Candidate genes of each kind (``shared``, ``specific:<trait>``) by decreasing score, at most ``top`` each."""
+    table = candidate_table(summary)
+    return {kind: group.gene.tolist()[:top] for kind, group in table.groupby("candidate", sort=True)}
 
 
 def _joined_effects(shrunk: Mapping[str, pd.DataFrame], labels: pd.DataFrame) -> pd.DataFrame:
@@ -229,3 +238,36 @@ def _candidates(summary: pd.DataFrame, categories: list[str], traits: list[str],
     candidate = np.where(is_shared, "shared", np.where(is_specific, specific_label, ""))
     score = np.where(is_shared, shared_score, np.where(is_specific, own_score, np.nan))
     return candidate, score
+
+
+def summarise_genes(
+    labels_tsv: str | Path,
+    types_tsv: str | Path,
+    genes_tsv: str | Path,
+    traits: Sequence[str],
+    out_summary: str | Path,
+    out_candidates: str | Path,
+    *,
+    window: int = 0,
+    min_snps: int = 2,
+    min_fraction: float = 0.2,
+) -> pd.DataFrame:
+    """I/O layer of rule ``gene_summary``: cluster labels and types -> gene summary and candidate lists.
+
+    ``labels_tsv`` is the cluster step's table (``ID CHROM POS`` and one effect column per
+    trait in ``traits``, ``cluster``); ``types_tsv`` its cluster types. Writes
+    :func:`gene_summary`'s table and :func:`candidate_table`, and returns the summary.
+    """
+    labels = pd.read_csv(labels_tsv, sep="\t", dtype={"ID": str, "CHROM": str}, keep_default_na=False,
+                         na_values=["NA"])
+    missing = [t for t in traits if t not in labels.columns]
+    if missing:
+        raise InputError(f"cluster labels {labels_tsv} have no effect column for trait(s) {missing}: "
+                         "rerun the cluster step with the same traits.")
+    shrunk = {t: labels[["ID", "CHROM", "POS", t]].rename(columns={t: "beta"}) for t in traits}
+    types = pd.read_csv(types_tsv, sep="\t", keep_default_na=False, na_values=["NA"])
+    summary = gene_summary(shrunk, labels[["ID", "cluster"]], types, read_gene_table(genes_tsv), window=window,
+                           min_snps=min_snps, min_fraction=min_fraction)
+    write_tsv(summary, out_summary)
+    write_tsv(candidate_table(summary), out_candidates)
+    return summary

@@ -741,10 +741,11 @@ def _empty_fit(n: int, d: int, cutoff: np.ndarray) -> MixtureFit:
 # persistence
 
 
-def save_mixture(fit: MixtureFit, path: str | Path) -> None:
+def save_mixture(fit: MixtureFit, path: str | Path, *, extra: dict | None = None) -> None:
     """Write ``fit``, per-variant labels and responsibilities included, as JSON (atomically).
 
-    NaN is written as null; floats round-trip exactly.
+    NaN is written as null; floats round-trip exactly. ``extra`` holds further JSON-ready
+    entries (e.g. the trait names), written alongside and ignored by :func:`load_mixture`.
     """
 
     def listed(array):
@@ -763,6 +764,7 @@ def save_mixture(fit: MixtureFit, path: str | Path) -> None:
         "elbo_trace": listed(fit.elbo_trace),
         "labels": listed(fit.labels),
         "responsibilities": listed(fit.responsibilities),
+        **(extra or {}),
     }
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(document))

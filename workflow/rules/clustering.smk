@@ -1,0 +1,114 @@
+# ML-MAGES after shrinkage: zero-mean DP mixture clustering of the traits' effects, gene
+# enrichment test per trait, and the multi-trait gene summary with candidate genes.
+
+CLUSTERING = config["clustering"]
+GENES = config["genes"]
+# clustering config keys passed straight to phenomap.mixture.dpgmm.fit_dpgmm
+MIXTURE_OPTIONS = [
+    "k_max", "alpha", "n_restarts", "weight_threshold", "max_iter", "tol", "null_cutoff", "max_fitted_fraction",
+    "restart_subsample",
+]
+
+
+rule cluster:
+    """Zero-mean truncated DP Gaussian mixture of every trait's effects; cluster labels and types."""
+    input:
+        effects=lambda wc: [PATHS["shrunk"].format(cohort=wc.cohort, trait=t) for t in traits(wc.cohort)],
+    output:
+        labels=PATHS["cluster_labels"],
+        model=PATHS["cluster_model"],
+        types=PATHS["cluster_types"],
+    params:
+        traits=lambda wc: traits(wc.cohort),
+        effect_column=CLUSTERING["effect_column"],
+        mixture={k: CLUSTERING[k] for k in MIXTURE_OPTIONS} | {"seed": config["seed"] + SEED_OFFSETS["cluster"]},
+        ratio_threshold=CLUSTERING["ratio_threshold"],
+        angle_threshold=CLUSTERING["angle_threshold"],
+    log:
+        "logs/cluster/{cohort}.log",
+    benchmark:
+        "benchmarks/cluster/{cohort}.tsv"
+    resources:
+        mem_mb=CLUSTERING["mem_mb"],
+        runtime=config["resources"]["runtime_min"],
+    script:
+        "../../scripts/cluster.py"
+
+
+rule cluster_trait:
+    """One trait's own (univariate) mixture, whose smallest cluster gives the gene test's null variance."""
+    input:
+        effects=[PATHS["shrunk"]],
+    output:
+        labels=PATHS["trait_cluster_labels"],
+        model=PATHS["trait_cluster_model"],
+        types=PATHS["trait_cluster_types"],
+    params:
+        traits=lambda wc: [wc.trait],
+        effect_column=CLUSTERING["effect_column"],
+        mixture={k: CLUSTERING[k] for k in MIXTURE_OPTIONS} | {"seed": config["seed"] + SEED_OFFSETS["cluster"]},
+        ratio_threshold=CLUSTERING["ratio_threshold"],
+        angle_threshold=CLUSTERING["angle_threshold"],
+    log:
+        "logs/cluster_trait/{cohort}/{trait}.log",
+    benchmark:
+        "benchmarks/cluster_trait/{cohort}/{trait}.tsv"
+    resources:
+        mem_mb=CLUSTERING["mem_mb"],
+        runtime=config["resources"]["runtime_min"],
+    script:
+        "../../scripts/cluster.py"
+
+
+rule gene_enrichment:
+    """Gene test of one trait: T_g = sum of squared effects against N(0, eps R_g), BH FDR.
+
+    eps: variance of the smallest cluster of the trait's own mixture (`genes.epsilon: trait`, as
+    ML-MAGES and gene-epsilon) or the trait's variance in the joint mixture's smallest cluster.
+    """
+    input:
+        effects=PATHS["shrunk"],
+        model=lambda wc: PATHS["cluster_model" if GENES["epsilon"] == "joint" else "trait_cluster_model"].format(**wc),
+        genes=lambda wc: gene_table(wc.cohort),
+        ld=lambda wc: block_outputs(wc, PATHS["ld_block"]),
+    output:
+        PATHS["gene_tests"],
+    params:
+        effect_column=CLUSTERING["effect_column"],
+        trait_index=lambda wc: traits(wc.cohort).index(wc.trait) if GENES["epsilon"] == "joint" else 0,
+        window=GENES["window"],
+        exact_below=GENES["exact_below"],
+    log:
+        "logs/gene_enrichment/{cohort}/{trait}.log",
+    benchmark:
+        "benchmarks/gene_enrichment/{cohort}/{trait}.tsv"
+    resources:
+        mem_mb=config["resources"]["default_mem_mb"],
+        runtime=config["resources"]["runtime_min"],
+    script:
+        "../../scripts/gene_enrichment.py"
+
+
+rule gene_summary:
+    """Per gene: fraction of variants in each cluster type, S_g, and shared / trait-specific candidates."""
+    input:
+        labels=PATHS["cluster_labels"],
+        types=PATHS["cluster_types"],
+        genes=lambda wc: gene_table(wc.cohort),
+    output:
+        summary=PATHS["gene_summary"],
+        candidates=PATHS["gene_candidates"],
+    params:
+        traits=lambda wc: traits(wc.cohort),
+        window=GENES["window"],
+        min_snps=GENES["min_snps"],
+        min_fraction=GENES["min_fraction"],
+    log:
+        "logs/gene_summary/{cohort}.log",
+    benchmark:
+        "benchmarks/gene_summary/{cohort}.tsv"
+    resources:
+        mem_mb=config["resources"]["default_mem_mb"],
+        runtime=config["resources"]["runtime_min"],
+    script:
+        "../../scripts/gene_summary.py"
