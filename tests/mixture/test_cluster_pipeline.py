@@ -103,3 +103,21 @@ def test_cluster_effects__one_trait_types_every_cluster_as_specific_to_it(rng, t
     assert list(types.component) == list(range(1, fit.k_star + 1))
     assert (types.type == "trait-specific").all() and (types.traits == "t1").all()
     np.testing.assert_allclose(types.trace, fit.covariances[:, 0, 0], rtol=1e-9)
+
+
+def test_cluster_effects__a_trait_without_non_null_effects_gives_empty_but_valid_outputs(rng, tmp_path, caplog):
+    tables = effect_tables(rng)
+    tables["t1"] = tables["t1"].assign(BETA_SHRUNK=0.0)
+    paths = write(tables, tmp_path)
+    out = [tmp_path / "l.tsv", tmp_path / "m.json", tmp_path / "t.tsv"]
+    cluster_effects({"t1": paths["t1"]}, "BETA_SHRUNK", *out, mixture=MIXTURE, ratio_threshold=4.0,
+                    angle_threshold=22.5)
+    assert "every variant is in the null cluster" in caplog.text
+    assert (pd.read_csv(out[0], sep="\t").cluster == 0).all()
+    assert pd.read_csv(out[2], sep="\t").empty
+    assert np.isnan(load_mixture(out[1]).null_variance).all()
+    cluster_effects(paths, "BETA_SHRUNK", *out, mixture=MIXTURE, ratio_threshold=4.0, angle_threshold=22.5)
+    fit = load_mixture(out[1])
+    assert np.isnan(fit.null_variance[0]) and fit.null_variance[1] > 0  # trait 2 is still clustered
+    types = pd.read_csv(out[2], sep="\t")
+    assert "t1" not in ",".join(types.traits[types.type == "trait-specific"])
