@@ -149,6 +149,7 @@ from phenomap.genes.summary import summarise_genes  # noqa: E402
 from phenomap.ld.matrix import correlation  # noqa: E402
 from phenomap.mixture.dpgmm import MixtureFit, fit_dpgmm, load_mixture  # noqa: E402
 from phenomap.mixture.pipeline import cluster_effects  # noqa: E402
+from phenomap.seeds import SEED_OFFSETS  # noqa: E402
 from phenomap.shrinkage.apply import shrink_trait  # noqa: E402
 from phenomap.sim.haplotypes import ar1_genotypes  # noqa: E402
 
@@ -248,7 +249,6 @@ SCENARIOS = {  # scenario -> overrides of cohorts.toy.toy
     "toy": {},
     "large": {"n_founders": 2000, "n_chromosomes": 6, "n_genes": 150, "n_shared_genes": 12, "n_specific_genes": 6},
 }
-SEED_OFFSETS = {"shrink": 3000, "cluster": 5000}  # as SEED_OFFSETS in workflow/rules/common.smk
 QUICK_RESTARTS = 5
 
 

@@ -8,6 +8,7 @@ from snakemake.utils import validate
 
 from phenomap.genes.enrichment import shipped_gene_table
 from phenomap.mixture.dpgmm import MAX_TRAITS
+from phenomap.seeds import SEED_OFFSETS  # every stochastic rule draws from seed + its offset
 from phenomap.sim.cohort import ToyParams
 
 
@@ -16,8 +17,6 @@ validate(config, "../schemas/config.schema.yaml")
 RESOURCES_DIR = Path(workflow.basedir) / "resources"
 COHORTS = config["cohorts"]
 
-# Per-rule seed offsets: every stochastic rule draws from seed + its offset.
-SEED_OFFSETS = {"toy_cohort": 0, "simulate_training": 1000, "train_shrinkage": 2000, "shrink": 3000, "gpatlas": 4000, "cluster": 5000}
 
 PATHS = {
     "toy_genotypes": "results/{cohort}/input/genotypes",
