@@ -11,8 +11,9 @@ percentile of the non-causal states' scores and a causal locus is found when its
 passes it); VIDA ROC AUC for interacting loci against all other loci and, as the paper
 scores it, against the other causal loci only (``vida_auc_causal``); seconds per epoch of
 each tier. The marginal ANOVA (max -log10 p over traits, training samples) is reported as a
-detection baseline. Ridge and lasso are fitted on the same split and features; the lasso row
-is the improved model's linear path, which is that estimator.
+detection baseline. Ridge, lasso and the pairwise-interaction lasso (a second lasso on the main
+effects and all pairwise products of the lasso's loci) are fitted on the same split and
+features; the lasso row is the improved model's linear path, which is that estimator.
 
     python bench/gpatlas.py [--epochs 250] [--toy-epochs 100] [--seed 1] [--device cpu] [--skip-toy]
 
@@ -37,7 +38,7 @@ from sklearn.metrics import roc_auc_score
 
 from phenomap.device import pick
 from phenomap.gpatlas.data import AtlasData, load_atlas_data, split_samples
-from phenomap.gpatlas.evaluate import lasso_baseline, metrics_table, ridge_baseline
+from phenomap.gpatlas.evaluate import lasso_baseline, metrics_table, pairwise_baseline, ridge_baseline
 from phenomap.gpatlas.importance import ablation_importance, anova_scores
 from phenomap.gpatlas.train import Settings, train_geno_tier, train_pheno_tier
 from phenomap.gpatlas.vida import vida
@@ -114,7 +115,7 @@ def benchmark(label, data, causal, interacting, *, epochs, seed, device, lasso_f
         rows.append(row)
         print(f"[{label}] {row['model']}: G->P R2 {row['gp_r2']:.3f}, AUC {row['causal_auc']:.3f}", flush=True)
     z = model.scaler.transform(data.phenotypes)
-    for name, fn in (("ridge", ridge_baseline), ("lasso", lasso_baseline)):
+    for name, fn in (("ridge", ridge_baseline), ("lasso", lasso_baseline), ("pairwise lasso", pairwise_baseline)):
         kwargs = {} if name == "ridge" else dict(n_alphas=20, folds=lasso_folds, seed=seed)
         pred = model.scaler.inverse(fn(model, data.states, z, is_test, **kwargs))
         med = metrics_table({name: pred[is_test]}, data.phenotypes[is_test], data.traits)

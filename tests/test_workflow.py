@@ -125,7 +125,7 @@ def test_shrunk_effects_are_closer_to_the_planted_truth_than_marginal_ones(run_d
 def test_gpatlas_outputs_predict_held_out_traits_and_rank_causal_loci_first(run_dir):
     res = run_dir / "results/toy"
     metrics = read(res / "gpatlas/metrics.tsv").set_index(["model", "trait"])
-    assert {"pheno->pheno", "geno->pheno", "ridge", "lasso"} <= set(metrics.index.get_level_values(0))
+    assert {"pheno->pheno", "geno->pheno", "ridge", "lasso", "pairwise"} <= set(metrics.index.get_level_values(0))
     assert metrics.loc[("pheno->pheno", "median"), "r2"] > 0.8
     assert metrics.loc[("geno->pheno", "median"), "r2"] > 0.3
     assert metrics.loc[("geno->pheno", "median"), "r2"] >= metrics.loc[("lasso", "median"), "r2"] - 1e-9

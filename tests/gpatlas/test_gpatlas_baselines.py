@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from sklearn.linear_model import Lasso, Ridge
 
-from phenomap.gpatlas.baselines import RIDGE_ALPHAS, lasso_cv, lasso_path, ridge_predict
+from phenomap.gpatlas.baselines import (
+    RIDGE_ALPHAS, lasso_cv, lasso_path, pairwise_features, pairwise_lasso, ridge_predict,
+)
 from phenomap.gpatlas.evaluate import metrics_table, trait_metrics
 
 
@@ -74,3 +76,28 @@ def test_metrics_table__adds_a_median_row_per_model():
     assert list(table.model) == ["a"] * 3 + ["b"] * 3
     median = table[(table.model == "a") & (table.trait == "median")].r2.item()
     assert median == pytest.approx(np.median(table[(table.model == "a") & (table.trait != "median")].r2))
+
+
+def test_pairwise_features__products_of_every_state_pair_match_brute_force(rng):
+    X = rng.normal(size=(7, 12))  # 4 loci x 3 features
+    loci = np.array([0, 2, 3])
+    F = pairwise_features(X, loci, 3)
+    main = np.concatenate([X[:, 3 * l: 3 * l + 3] for l in loci], axis=1)
+    pairs = [X[:, 3 * a + i] * X[:, 3 * b + j] for a, b in [(0, 2), (0, 3), (2, 3)] for i in range(3) for j in range(3)]
+    np.testing.assert_allclose(F, np.column_stack([main, *pairs]))
+
+
+def test_pairwise_lasso__captures_a_planted_multiplicative_interaction(rng):
+    n, m = 600, 40
+    states = rng.integers(0, 3, size=(n, m))
+    X = np.concatenate([(states[:, [l]] == np.arange(3)).astype(float) for l in range(m)], axis=1)
+    both = (states[:, 2] == 1) & (states[:, 3] == 1)  # the epistatic genotype
+    y = 1.0 * (states[:, 0] == 2) - 0.8 * (states[:, 2] == 0) + 0.6 * (states[:, 3] == 2) + 3.0 * both
+    y = y + 0.1 * rng.normal(size=n)
+    train, test = np.arange(400), np.arange(400, n)
+    pair = pairwise_lasso(X[train], y[train], block=3, n_alphas=15, folds=4, seed=0)
+    lasso = lasso_cv(X[train], y[train], n_alphas=15, folds=4, seed=0)
+    r2 = lambda pred: 1 - np.mean((y[test] - pred) ** 2) / np.var(y[test])  # noqa: E731
+    assert {0, 2, 3} <= set(pair.loci)
+    assert r2(pair.predict(X[test])) > 0.95
+    assert r2(pair.predict(X[test])) > r2(lasso.predict(X[test])) + 0.2

@@ -43,7 +43,7 @@ def outputs(tmp_path_factory):
                   out_curve=out["geno_curve.tsv"], settings=SETTINGS, seed=7, device="cpu", **common)
     run_evaluation(prefix, pheno_file, split=out["split.tsv"], model=out["model.pt"],
                    out_predictions=out["predictions.tsv"], out_metrics=out["metrics.tsv"], lasso_alphas=10,
-                   lasso_folds=3, seed=7, **common)
+                   lasso_folds=3, seed=7, baselines=("ridge", "lasso", "pairwise"), **common)
     run_importance(prefix, pheno_file, split=out["split.tsv"], model=out["model.pt"],
                    out_importance=out["importance.tsv"], out_interactions=out["interactions.tsv"],
                    out_pairs=out["pairs.tsv"], top_pairs=5, device="cpu", **common)
@@ -63,9 +63,10 @@ def test_run_evaluation__predictions_and_metrics_with_baselines(outputs):
     out, _, _ = outputs
     pred, metrics = read(out["predictions.tsv"]), read(out["metrics.tsv"])
     assert len(pred) == 150 * 3
-    assert list(pred.columns) == ["FID", "IID", "split", "trait", "observed", "pheno_pred", "geno_pred", "ridge", "lasso"]
-    assert pred[["pheno_pred", "geno_pred", "ridge", "lasso"]].notna().all().all()
-    assert set(metrics.model) == {"pheno->pheno", "geno->pheno", "ridge", "lasso"}
+    baselines = ["ridge", "lasso", "pairwise"]
+    assert list(pred.columns) == ["FID", "IID", "split", "trait", "observed", "pheno_pred", "geno_pred", *baselines]
+    assert pred[["pheno_pred", "geno_pred", *baselines]].notna().all().all()
+    assert set(metrics.model) == {"pheno->pheno", "geno->pheno", *baselines}
     test = pred[pred.split == "test"]
     for trait in ("trait1", "trait2", "trait3"):  # metrics are computed from the written test predictions
         rows = test[(test.trait == trait) & test.observed.notna()]

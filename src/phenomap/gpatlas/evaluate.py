@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from phenomap.gpatlas.baselines import lasso_cv, ridge_predict
+from phenomap.gpatlas.baselines import lasso_cv, pairwise_lasso, ridge_predict
 from phenomap.gpatlas.model import AtlasModel
 
 log = logging.getLogger(__name__)
@@ -106,4 +106,22 @@ def lasso_baseline(model: AtlasModel, states: np.ndarray, z: np.ndarray, is_test
         out[:, t] = fit.predict(x)
         log.info("lasso %s: penalty %.3g, %d non-zero coefficients", model.traits[t], fit.alpha,
                  int((fit.coef != 0).sum()))
+    return out
+
+
+def pairwise_baseline(model: AtlasModel, states: np.ndarray, z: np.ndarray, is_test: np.ndarray, *,
+                      n_alphas: int, folds: int, seed: int, max_loci: int = 40) -> np.ndarray:
+    """Pairwise-interaction lasso predictions (n, T) from standardised traits ``z``
+    (:func:`~phenomap.gpatlas.baselines.pairwise_lasso`, per trait, observed training samples)."""
+    x = _features_slice(model, states, 0, states.shape[1]).numpy()
+    block = model.architecture.n_states if model.architecture.coding == "onehot" else 1
+    train = np.flatnonzero(~is_test)
+    out = np.full(z.shape, np.nan)
+    for t in range(z.shape[1]):
+        obs = train[~np.isnan(z[train, t])]
+        fit = pairwise_lasso(x[obs], z[obs, t], block=block, max_loci=max_loci, n_alphas=n_alphas, folds=folds,
+                             seed=seed)
+        out[:, t] = fit.predict(x)
+        log.info("pairwise lasso %s: %d loci, %d non-zero of %d coefficients", model.traits[t], len(fit.loci),
+                 int((fit.fit.coef != 0).sum()), fit.fit.coef.size)
     return out

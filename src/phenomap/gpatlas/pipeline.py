@@ -29,7 +29,7 @@ import torch
 
 from phenomap.device import pick
 from phenomap.gpatlas.data import AtlasData, load_atlas_data, read_split, split_samples
-from phenomap.gpatlas.evaluate import lasso_baseline, metrics_table, ridge_baseline
+from phenomap.gpatlas.evaluate import lasso_baseline, metrics_table, pairwise_baseline, ridge_baseline
 from phenomap.gpatlas.importance import ablation_importance, anova_scores, pairwise_interactions
 from phenomap.gpatlas.model import AtlasModel
 from phenomap.gpatlas.train import Settings, train_geno_tier, train_pheno_tier
@@ -93,6 +93,10 @@ def run_evaluation(bfile: str, pheno: str, *, traits, split: str, model: str, ou
     if "lasso" in baselines:
         preds["lasso"] = atlas.scaler.inverse(lasso_baseline(atlas, data.states, z, is_test, n_alphas=lasso_alphas,
                                                              folds=lasso_folds, seed=seed + 2))
+    if "pairwise" in baselines:
+        pairwise = pairwise_baseline(atlas, data.states, z, is_test, n_alphas=lasso_alphas, folds=lasso_folds,
+                                     seed=seed + 2)
+        preds["pairwise"] = atlas.scaler.inverse(pairwise)
     metrics = metrics_table({k: v[is_test] for k, v in preds.items()}, data.phenotypes[is_test], data.traits)
     n, T = data.phenotypes.shape
     long = pd.DataFrame({
@@ -101,7 +105,7 @@ def run_evaluation(bfile: str, pheno: str, *, traits, split: str, model: str, ou
         "observed": data.phenotypes.ravel(),
     })
     for name, column in (("pheno->pheno", "pheno_pred"), ("geno->pheno", "geno_pred"), ("ridge", "ridge"),
-                         ("lasso", "lasso")):
+                         ("lasso", "lasso"), ("pairwise", "pairwise")):
         if name in preds:
             long[column] = preds[name].ravel()
     write_tsv(long, out_predictions)
