@@ -6,7 +6,6 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from phenomap.genes.enrichment import shipped_gene_table
 from phenomap.mixture.dpgmm import MAX_TRAITS
 from phenomap.seeds import SEED_OFFSETS  # every stochastic rule draws from seed + its offset
 from phenomap.sim.cohort import ToyParams
@@ -178,6 +177,8 @@ def gene_table(cohort):
         return PATHS["toy_genes"].format(cohort=cohort)
     if "genes" in COHORTS[cohort]:
         return COHORTS[cohort]["genes"]
+    from phenomap.genes.enrichment import shipped_gene_table  # here: scipy.stats would slow every start-up
+
     return str(shipped_gene_table(RESOURCES_DIR, COHORTS[cohort]["build"]))
 
 

@@ -8,7 +8,7 @@ rule toy_cohort:
         pheno=PATHS["toy_pheno"],
         covar=PATHS["toy_covar"],
         pedigree="results/{cohort}/input/pedigree.tsv",
-        genes="results/{cohort}/input/genes.tsv",
+        genes=PATHS["toy_genes"],
         truth="results/{cohort}/input/truth_effects.tsv",
     params:
         toy=lambda wc: COHORTS[wc.cohort]["toy"],

@@ -47,15 +47,17 @@ def shrink_block(
     restricted to them. Rows follow the LD file's order.
     """
     ld = np.load(ld_npz)
-    keep = np.isin(ld["ids"], sumstats.index)
-    ids = ld["ids"][keep]
+    block_ids = ld["ids"]
+    keep = sumstats.index.get_indexer(block_ids) >= 0  # hash lookup: np.isin on strings scans every row
+    ids = block_ids[keep]
     ss = sumstats.loc[ids]
-    bad = (ss.A1.to_numpy() != ld["a1"][keep]) | (ss.A2.to_numpy() != ld["a2"][keep])
+    a1, a2 = ld["a1"][keep], ld["a2"][keep]
+    bad = (ss.A1.to_numpy() != a1) | (ss.A2.to_numpy() != a2)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(
             f"variant {ids[i]} has alleles {ss.A1.iloc[i]}/{ss.A2.iloc[i]} in the sumstats but "
-            f"{ld['a1'][keep][i]}/{ld['a2'][keep][i]} in {ld_npz}: harmonise the sumstats to this LD panel first."
+            f"{a1[i]}/{a2[i]} in {ld_npz}: harmonise the sumstats to this LD panel first."
         )
     if (~keep).any():
         log.info("%s: %d of %d block variants have no summary statistics; LD restricted to the rest",
