@@ -9,6 +9,7 @@ GPATLAS_SETTINGS = [
     "pheno_noise", "geno_noise", "l1", "l2", "decoder_lr", "validation_fraction", "lasso_alphas", "lasso_folds",
 ]
 GPATLAS_SEED = config["seed"] + SEED_OFFSETS["gpatlas"]
+GPATLAS_TRAINING = {k: GPATLAS[k] for k in GPATLAS_SETTINGS}
 
 
 rule gpatlas_pheno:
@@ -22,7 +23,7 @@ rule gpatlas_pheno:
         curve="results/{cohort}/gpatlas/pheno_curve.tsv",
     params:
         traits=lambda wc: traits(wc.cohort),
-        settings={k: GPATLAS[k] for k in GPATLAS_SETTINGS},
+        settings=GPATLAS_TRAINING,
         seed=GPATLAS_SEED,
         test_fraction=GPATLAS["test_fraction"],
         split_file=GPATLAS["split_file"],
@@ -52,7 +53,7 @@ rule gpatlas_geno:
         curve="results/{cohort}/gpatlas/geno_curve.tsv",
     params:
         traits=lambda wc: traits(wc.cohort),
-        settings={k: GPATLAS[k] for k in GPATLAS_SETTINGS},
+        settings=GPATLAS_TRAINING,
         seed=GPATLAS_SEED,
         device=GPATLAS["device"],
     threads: GPATLAS["threads"]

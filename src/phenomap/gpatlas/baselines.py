@@ -152,16 +152,19 @@ def pairwise_features(X: np.ndarray, loci: np.ndarray, block: int) -> np.ndarray
     return np.concatenate([X[:, cols], products], axis=1)
 
 
-def pairwise_lasso(X: np.ndarray, y: np.ndarray, *, block: int, max_loci: int = 40, n_alphas: int = 20,
-                   folds: int = 5, seed: int = 0) -> PairwiseFit:
+def pairwise_lasso(X: np.ndarray, y: np.ndarray, *, block: int, main_coef: np.ndarray | None = None,
+                   max_loci: int = 40, n_alphas: int = 20, folds: int = 5, seed: int = 0) -> PairwiseFit:
     """Interaction lasso under strong hierarchy: a lasso selects loci, a second lasso fits y on their
     main effects and all pairwise products (at most ``max_loci`` loci, those with the largest |coef|).
 
     X : (n, block * m) features of m loci, ``block`` consecutive columns per locus (3 for one-hot
     allele states, 1 for dosage); y : (n,). Both lassos pick their penalty by K-fold CV.
+    main_coef : (block * m,) coefficients of a lasso of y on X already fitted with these settings
+    (used instead of fitting the first lasso again).
     """
-    main = lasso_cv(X, y, n_alphas=n_alphas, folds=folds, seed=seed)
-    strength = np.abs(main.coef).reshape(-1, block).max(axis=1)
+    if main_coef is None:
+        main_coef = lasso_cv(X, y, n_alphas=n_alphas, folds=folds, seed=seed).coef
+    strength = np.abs(main_coef).reshape(-1, block).max(axis=1)
     loci = np.flatnonzero(strength)
     loci = np.sort(loci[np.argsort(-strength[loci], kind="stable")[:max_loci]])
     fit = lasso_cv(pairwise_features(X, loci, block), y, n_alphas=n_alphas, folds=folds, seed=seed)

@@ -62,7 +62,7 @@ def metrics_table(predictions: dict[str, np.ndarray], obs: np.ndarray, traits) -
 
 def _features_slice(model: AtlasModel, states: np.ndarray, start: int, stop: int) -> torch.Tensor:
     """Features of loci ``start:stop`` (n, F_slice), missing calls imputed with the training mean."""
-    per_locus = model.architecture.n_states if model.architecture.coding == "onehot" else 1
+    per_locus = model.architecture.per_locus
     x = model.features(states[:, start:stop])
     return torch.where(torch.isnan(x), model.geno.feature_mean[start * per_locus: stop * per_locus], x)
 
@@ -75,15 +75,14 @@ def ridge_baseline(model: AtlasModel, states: np.ndarray, z: np.ndarray, is_test
     over chunks of ``chunk`` loci.
     """
     train = np.flatnonzero(~is_test)
-    K_train, K_all = np.zeros((len(train), len(train))), np.zeros((len(states), len(train)))
+    K_all = np.zeros((len(states), len(train)))  # its rows `train` are the training kernel
     for start in range(0, states.shape[1], chunk):
         x = _features_slice(model, states, start, start + chunk).double().numpy()
-        K_train += x[train] @ x[train].T
         K_all += x @ x[train].T
     out = np.full(z.shape, np.nan)
     for t in range(z.shape[1]):
         obs = ~np.isnan(z[train, t])
-        out[:, t], alpha = ridge_predict(K_train[np.ix_(obs, obs)], K_all[:, obs], z[train[obs], t])
+        out[:, t], alpha = ridge_predict(K_all[np.ix_(train[obs], obs)], K_all[:, obs], z[train[obs], t])
         log.info("ridge %s: penalty %.3g", model.traits[t], alpha)
     return out
 
@@ -112,15 +111,20 @@ def lasso_baseline(model: AtlasModel, states: np.ndarray, z: np.ndarray, is_test
 def pairwise_baseline(model: AtlasModel, states: np.ndarray, z: np.ndarray, is_test: np.ndarray, *,
                       n_alphas: int, folds: int, seed: int, max_loci: int = 40) -> np.ndarray:
     """Pairwise-interaction lasso predictions (n, T) from standardised traits ``z``
-    (:func:`~phenomap.gpatlas.baselines.pairwise_lasso`, per trait, observed training samples)."""
+    (:func:`~phenomap.gpatlas.baselines.pairwise_lasso`, per trait, observed training samples).
+
+    A model with a linear path already holds the first-stage lasso (same samples, features and
+    CV settings): its coefficients select the loci instead of a second identical fit.
+    """
+    net = model.geno
     x = _features_slice(model, states, 0, states.shape[1]).numpy()
-    block = model.architecture.n_states if model.architecture.coding == "onehot" else 1
+    main = [None] * z.shape[1] if net.linear is None else net.linear.weight.detach().numpy()
     train = np.flatnonzero(~is_test)
     out = np.full(z.shape, np.nan)
     for t in range(z.shape[1]):
         obs = train[~np.isnan(z[train, t])]
-        fit = pairwise_lasso(x[obs], z[obs, t], block=block, max_loci=max_loci, n_alphas=n_alphas, folds=folds,
-                             seed=seed)
+        fit = pairwise_lasso(x[obs], z[obs, t], block=model.architecture.per_locus, main_coef=main[t],
+                             max_loci=max_loci, n_alphas=n_alphas, folds=folds, seed=seed)
         out[:, t] = fit.predict(x)
         log.info("pairwise lasso %s: %d loci, %d non-zero of %d coefficients", model.traits[t], len(fit.loci),
                  int((fit.fit.coef != 0).sum()), fit.fit.coef.size)

@@ -71,7 +71,7 @@ def ablation_importance(model: AtlasModel, states: np.ndarray, *, chunk: int = 2
     """
     net = model.geno.to(device).eval()
     n, m = states.shape
-    n_groups = model.architecture.n_states if model.architecture.coding == "onehot" else 1
+    n_groups = model.architecture.per_locus
     weight = net.first_weight()
     lin_weight = None if net.linear is None else net.linear.weight
     T = len(model.traits)

@@ -108,6 +108,11 @@ class Architecture:
     linear: bool
     centre: bool
 
+    @property
+    def per_locus(self) -> int:
+        """Feature columns per locus: one per allele state (one-hot) or one (dosage)."""
+        return self.n_states if self.coding == "onehot" else 1
+
 
 @dataclass
 class AtlasModel:
@@ -126,8 +131,7 @@ class AtlasModel:
 
     @property
     def n_features(self) -> int:
-        per_locus = self.architecture.n_states if self.architecture.coding == "onehot" else 1
-        return len(self.loci) * per_locus
+        return len(self.loci) * self.architecture.per_locus
 
     def features(self, states: np.ndarray) -> torch.Tensor:
         """(n, m) int8 allele-state codes -> (n, F) float32 network input."""

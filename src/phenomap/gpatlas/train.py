@@ -235,7 +235,7 @@ def build_geno_net(model: AtlasModel, data: AtlasData, train_rows: np.ndarray, s
     x = model.features(data.states[train_rows]).numpy()
     x = np.where(np.isnan(x), mean.astype(np.float32), x)
     fits = fit_linear_path(x, model.scaler.transform(data.phenotypes[train_rows]), settings, seed=seed)
-    per_locus = arch.n_states if arch.coding == "onehot" else 1
+    per_locus = arch.per_locus
     inputs = selected_features(fits, per_locus)
     log.info("linear path: %d of %d loci selected (penalties %s)", len(inputs) // per_locus,
              len(model.loci), ", ".join(f"{f.alpha:.3g}" for f in fits))
@@ -344,5 +344,5 @@ def train_geno_tier(model: AtlasModel, data: AtlasData, is_test: np.ndarray, set
     curve = pd.DataFrame(rows, columns=["tier", "epoch", "train_loss", "validation_loss", "test_loss", "seconds"])
     curve["kept"] = curve.epoch == kept
     log.info("tier 2 (%s): final train MSE %.4f, test MSE %.4f", settings.variant,
-             curve.train_loss.iloc[-1], float(held_errors("test").mean()))
+             curve.train_loss.iloc[-1], curve.test_loss[curve.kept].iloc[0])
     return curve
