@@ -8,6 +8,13 @@ MIXTURE_OPTIONS = [
     "k_max", "alpha", "n_restarts", "weight_threshold", "max_iter", "tol", "null_cutoff", "max_fitted_fraction",
     "restart_subsample",
 ]
+# params shared by rules cluster and cluster_trait (scripts/cluster.py)
+CLUSTER_PARAMS = dict(
+    effect_column=CLUSTERING["effect_column"],
+    mixture={k: CLUSTERING[k] for k in MIXTURE_OPTIONS} | {"seed": config["seed"] + SEED_OFFSETS["cluster"]},
+    ratio_threshold=CLUSTERING["ratio_threshold"],
+    angle_threshold=CLUSTERING["angle_threshold"],
+)
 
 
 rule cluster:
@@ -20,10 +27,7 @@ rule cluster:
         types=PATHS["cluster_types"],
     params:
         traits=lambda wc: traits(wc.cohort),
-        effect_column=CLUSTERING["effect_column"],
-        mixture={k: CLUSTERING[k] for k in MIXTURE_OPTIONS} | {"seed": config["seed"] + SEED_OFFSETS["cluster"]},
-        ratio_threshold=CLUSTERING["ratio_threshold"],
-        angle_threshold=CLUSTERING["angle_threshold"],
+        **CLUSTER_PARAMS,
     log:
         "logs/cluster/{cohort}.log",
     benchmark:
@@ -45,10 +49,7 @@ rule cluster_trait:
         types=PATHS["trait_cluster_types"],
     params:
         traits=lambda wc: [wc.trait],
-        effect_column=CLUSTERING["effect_column"],
-        mixture={k: CLUSTERING[k] for k in MIXTURE_OPTIONS} | {"seed": config["seed"] + SEED_OFFSETS["cluster"]},
-        ratio_threshold=CLUSTERING["ratio_threshold"],
-        angle_threshold=CLUSTERING["angle_threshold"],
+        **CLUSTER_PARAMS,
     log:
         "logs/cluster_trait/{cohort}/{trait}.log",
     benchmark:

@@ -44,12 +44,12 @@ from phenomap.errors import InputError
 from phenomap.genes.quadform import DEFAULT_SWITCH, quadform_pvalues
 from phenomap.io.plink import chrom_sort_key, normalise_chrom
 from phenomap.io.tables import write_tsv
+from phenomap.ld.blocks import canonical_build
 
 log = logging.getLogger(__name__)
 
 GENE_COLUMNS = ["gene_id", "symbol", "chrom", "start", "stop"]
 RESULT_COLUMNS = ["gene", "gene_id", "chrom", "start", "stop", "n_snps", "stat", "p", "q", "p_method"]
-BUILD_ALIASES = {"hg19": "hg19", "grch37": "hg19", "hg38": "hg38", "grch38": "hg38"}
 #: Relative size of a negative eigenvalue of R_g above which the gene is reported as not PSD
 #: (LD stored as float32 has eigenvalue noise ~1e-7 times the gene's size).
 PSD_TOLERANCE = 1e-4
@@ -136,7 +136,7 @@ def shipped_gene_table(resources_dir: str | Path, build: str) -> Path:
     Raises InputError listing the shipped builds when there is no table for ``build``.
     """
     folder = Path(resources_dir) / "genes"
-    key = BUILD_ALIASES.get(str(build).lower(), str(build).lower())
+    key = canonical_build(build)
     path = folder / f"genes.{key}.tsv"
     if not path.is_file():
         builds = sorted(p.name[len("genes."):-len(".tsv")] for p in folder.glob("genes.*.tsv"))

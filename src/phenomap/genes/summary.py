@@ -162,7 +162,7 @@ def _joined_effects(shrunk: Mapping[str, pd.DataFrame], labels: pd.DataFrame) ->
         if joined is None:
             joined = present.assign(CHROM=normalise_chrom(present.CHROM, source=f"effects of trait {trait}"))
             continue
-        both = joined.merge(present, on="ID", suffixes=("", "_other"), validate="one_to_one")
+        both = joined.merge(present, on="ID", suffixes=("", "_other"))  # IDs checked unique on both sides above
         other_chrom = normalise_chrom(both.CHROM_other, source=f"effects of trait {trait}")
         moved = (both.CHROM != other_chrom) | (both.POS != both.POS_other)
         if moved.any():
@@ -184,7 +184,7 @@ def _joined_effects(shrunk: Mapping[str, pd.DataFrame], labels: pd.DataFrame) ->
     if labels.ID.duplicated().any():
         raise InputError(f"variant {labels.ID[labels.ID.duplicated()].iloc[0]} has two cluster labels.")
     n_common = len(joined)
-    joined = joined.merge(labels, on="ID", validate="one_to_one")
+    joined = joined.merge(labels, on="ID")  # IDs checked unique on both sides above
     log.info("%d variants have effects on all %d traits; %d of them have a cluster label",
              n_common, len(shrunk), len(joined))
     if n_common - len(joined):

@@ -49,6 +49,11 @@ BUILD_ALIASES = {"hg19": "hg19", "grch37": "hg19", "hg38": "hg38", "grch38": "hg
 SOURCES = ("shipped", "file", "data")
 
 
+def canonical_build(build: str) -> str:
+    """Build name as the shipped tables spell it: GRCh37 -> hg19, GRCh38 -> hg38 (others lower-cased)."""
+    return BUILD_ALIASES.get(str(build).lower(), str(build).lower())
+
+
 def read_block_table(path: str | Path) -> pd.DataFrame:
     """Read and validate a BED-like LD-block table.
 
@@ -143,7 +148,7 @@ def shipped_block_table(resources_dir: str | Path, population: str, build: str) 
     for path in sorted(folder.glob("*.bed")):
         pop, _, bld = path.name[: -len(".bed")].rpartition(".")
         available[pop.lower(), bld.lower()] = path
-    key = (str(population).lower(), BUILD_ALIASES.get(str(build).lower(), str(build).lower()))
+    key = (str(population).lower(), canonical_build(build))
     if key not in available:
         listed = ", ".join(f"{p.name[:-4].rpartition('.')[0]}/{b}" for (_, b), p in available.items()) or "none"
         raise InputError(

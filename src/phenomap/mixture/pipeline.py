@@ -73,7 +73,7 @@ def join_trait_effects(paths: Mapping[str, str | Path], effect_column: str) -> p
             joined, first = table, path
             log.info("trait %s (%s): %d variants with an effect, %d NA", trait, path, len(table), n_na)
             continue
-        both = joined.merge(table, on="ID", suffixes=("", "_t"), validate="one_to_one")
+        both = joined.merge(table, on="ID", suffixes=("", "_t"))  # read_effects rejects duplicated IDs
         moved = (both.CHROM != both.CHROM_t) | (both.POS != both.POS_t)
         same = (both.A1 == both.A1_t) & (both.A2 == both.A2_t)
         swapped = (both.A1 == both.A2_t) & (both.A2 == both.A1_t)
