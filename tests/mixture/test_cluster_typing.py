@@ -8,7 +8,8 @@ from matplotlib.image import imread
 
 from phenomap.errors import InputError
 from phenomap.mixture.dpgmm import fit_dpgmm
-from phenomap.mixture.typing import classify_components, typing_rule_figure
+from phenomap.mixture.typing import classify_components
+from phenomap.report.plots import typing_rule_figure
 
 NAMES = ["ldl", "hdl"]
 

@@ -13,7 +13,7 @@ from matplotlib.image import imread
 from matplotlib.patches import Ellipse
 from scipy import stats
 
-import phenomap.mixture.typing as typing_module
+import phenomap.report.plots as plots_module
 from phenomap.errors import InputError
 from phenomap.report.plots import covariance_ellipse, effect_scatter, manhattan, qq_plot
 
@@ -362,9 +362,9 @@ def test_typing_rule_figure__ellipses_match_covariance_ellipse(tmp_path, monkeyp
             super().__init__(*args, **kwargs)
             figures.append(self)
 
-    monkeypatch.setattr(typing_module, "Figure", RecordingFigure)
+    monkeypatch.setattr(plots_module, "Figure", RecordingFigure)
     path = tmp_path / "typing_rule.png"
-    typing_module.typing_rule_figure(path, ratio_threshold=4, angle_threshold=22.5)
+    plots_module.typing_rule_figure(path, ratio_threshold=4, angle_threshold=22.5)
     assert_valid_png(path)
     angle_ax, ratio_ax = figures[0].axes
     # the drawn shapes: 2-sigma ellipses of axis length 0.5 at four angles with ratio 16, and of

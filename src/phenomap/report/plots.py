@@ -1,7 +1,9 @@
 """Figures of the clustering and gene-enrichment stage (matplotlib object API, no pyplot state).
 
 Each plotting function draws one figure, writes it atomically to ``path`` (format from the
-suffix, e.g. ``.png``, ``.pdf``, ``.svg``) and returns the :class:`~matplotlib.figure.Figure`.
+suffix, e.g. ``.png``, ``.pdf``, ``.svg``) and returns the :class:`~matplotlib.figure.Figure`,
+except :func:`typing_rule_figure`, the README's picture of the cluster-typing rule of
+:mod:`phenomap.mixture.typing`.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
-from matplotlib.patches import Ellipse
+from matplotlib.patches import Ellipse, Wedge
 from scipy import stats
 
 from phenomap.errors import InputError
 from phenomap.io.plink import chrom_sort_key, normalise_chrom
 from phenomap.io.tables import atomic_path
+from phenomap.mixture.typing import ANGLE_THRESHOLD, RATIO_THRESHOLD, classify_components
 
 log = logging.getLogger(__name__)
 
@@ -373,6 +376,63 @@ def _expected_log_p(n: int) -> np.ndarray:
 def _show(value) -> str:
     """A table value for a message: strings quoted, numbers plain."""
     return repr(value) if isinstance(value, str) else str(value)
+
+
+def _axis_covariance(angle_deg: float, ratio: float, length: float = 1.0) -> np.ndarray:
+    """2 x 2 covariance with principal axis at ``angle_deg`` from trait 1, eigenvalues length^2 and length^2 / ratio."""
+    theta = np.radians(angle_deg)
+    rotation = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    return rotation @ np.diag([length**2, length**2 / ratio]) @ rotation.T
+
+
+def typing_rule_figure(
+    path: str | Path, *, ratio_threshold: float = RATIO_THRESHOLD, angle_threshold: float = ANGLE_THRESHOLD
+) -> None:
+    """Draw the typing rule for two traits (PNG or any format matplotlib infers from ``path``).
+
+    Left: the angle rule, with the trait-specific sectors (within ``angle_threshold`` of a
+    trait axis) shaded and example ellipses (2-sigma) typed by :func:`classify_components`.
+    Right: the ratio rule, ellipses on the diagonal with eigenvalue ratios around
+    ``ratio_threshold``. Written atomically.
+    """
+    colours = {"trait-specific": "tab:blue", "shared-positive": "tab:red", "shared-negative": "tab:purple",
+               "mixed": "tab:grey"}
+    figure = Figure(figsize=(10, 4.8), layout="constrained")
+    angle_ax, ratio_ax = figure.subplots(1, 2)
+
+    for centre_angle in (0, 90, 180, 270):
+        angle_ax.add_patch(Wedge((0, 0), 1.15, centre_angle - angle_threshold, centre_angle + angle_threshold,
+                                 color=colours["trait-specific"], alpha=0.12, lw=0))
+        for edge in np.radians([centre_angle - angle_threshold, centre_angle + angle_threshold]):
+            angle_ax.plot([0, 1.15 * np.cos(edge)], [0, 1.15 * np.sin(edge)], ls="--", lw=0.8, color="tab:blue")
+    examples = [angle_threshold - 4, angle_threshold + 6, 90 - angle_threshold / 2, 135]
+    covariances = np.stack([_axis_covariance(a, 4 * ratio_threshold, 0.5) for a in examples])
+    _draw_typed(angle_ax, covariances, [(0, 0)] * len(examples), colours)
+    angle_ax.axhline(0, color="black", lw=0.5)
+    angle_ax.axvline(0, color="black", lw=0.5)
+    angle_ax.set(xlim=(-1.2, 1.2), ylim=(-1.2, 1.2), aspect="equal", xlabel="effect on trait 1",
+                 ylabel="effect on trait 2",
+                 title=f"angle rule: shaded = within {angle_threshold:g}° of a trait axis\n"
+                       f"(ellipses with eigenvalue ratio {4 * ratio_threshold:g})")
+
+    ratios = [1.2, ratio_threshold * 0.75, ratio_threshold * 1.25, ratio_threshold * 4]
+    centres = [(1.6 * i, 0) for i in range(len(ratios))]
+    covariances = np.stack([_axis_covariance(45, r, 0.35) for r in ratios])
+    _draw_typed(ratio_ax, covariances, centres, colours)
+    for (x, _), r in zip(centres, ratios):
+        ratio_ax.text(x, -1.0, f"λ1/λ2 = {r:g}", ha="center", fontsize=9)
+    ratio_ax.set(xlim=(-0.9, 1.6 * len(ratios) - 0.7), ylim=(-1.2, 1.0), aspect="equal", xticks=[], yticks=[],
+                 title=f"ratio rule: mixed below λ1/λ2 = {ratio_threshold:g}\n(principal axis on the diagonal)")
+    handles = [Ellipse((0, 0), 1, 1, facecolor="none", edgecolor=c, lw=2, label=t) for t, c in colours.items()]
+    figure.legend(handles=handles, loc="outside lower center", ncols=len(colours), frameon=False)
+    _save(figure, path)
+
+
+def _draw_typed(ax, covariances: np.ndarray, centres, colours: dict[str, str]) -> None:
+    """Draw each 2 x 2 covariance as a 2-sigma ellipse coloured by its type."""
+    table = classify_components(covariances, trait_names=["trait 1", "trait 2"])
+    for sigma, centre, kind in zip(covariances, centres, table["type"]):
+        ax.add_patch(covariance_ellipse(sigma, centre, n_sigma=2.0, facecolor="none", edgecolor=colours[kind], lw=2))
 
 
 def _save(figure: Figure, path: str | Path) -> None:
