@@ -43,7 +43,7 @@ from tqdm.auto import tqdm
 from phenomap.errors import InputError
 from phenomap.genes.quadform import DEFAULT_SWITCH, quadform_pvalues
 from phenomap.io.plink import chrom_sort_key, normalise_chrom
-from phenomap.io.tables import write_tsv
+from phenomap.io.tables import read_tsv, write_tsv
 from phenomap.ld.blocks import canonical_build
 
 log = logging.getLogger(__name__)
@@ -462,7 +462,7 @@ def gene_enrichment(
         if trait_index is None:
             raise InputError("reading eps from a mixture model needs the trait's index in the clustering.")
         eps = null_variance(mixture_json, trait_index)
-    table = pd.read_csv(effects_tsv, sep="\t", dtype={"CHROM": str, "ID": str}, keep_default_na=False, na_values=["NA"])
+    table = read_tsv(effects_tsv)
     missing = [c for c in ("ID", "CHROM", "POS", effect_column) if c not in table.columns]
     if missing:
         raise InputError(f"effects file {effects_tsv} lacks column(s) {missing} (found {list(table.columns)[:12]}): "

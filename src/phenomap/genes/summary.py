@@ -43,7 +43,7 @@ import pandas as pd
 from phenomap.errors import InputError
 from phenomap.genes.enrichment import assign_genes, check_gene_coordinates, read_gene_table
 from phenomap.io.plink import normalise_chrom
-from phenomap.io.tables import write_tsv
+from phenomap.io.tables import read_tsv, write_tsv
 
 log = logging.getLogger(__name__)
 
@@ -258,14 +258,13 @@ def summarise_genes(
     trait in ``traits``, ``cluster``); ``types_tsv`` its cluster types. Writes
     :func:`gene_summary`'s table and :func:`candidate_table`, and returns the summary.
     """
-    labels = pd.read_csv(labels_tsv, sep="\t", dtype={"ID": str, "CHROM": str}, keep_default_na=False,
-                         na_values=["NA"])
+    labels = read_tsv(labels_tsv)
     missing = [t for t in traits if t not in labels.columns]
     if missing:
         raise InputError(f"cluster labels {labels_tsv} have no effect column for trait(s) {missing}: "
                          "rerun the cluster step with the same traits.")
     shrunk = {t: labels[["ID", "CHROM", "POS", t]].rename(columns={t: "beta"}) for t in traits}
-    types = pd.read_csv(types_tsv, sep="\t", keep_default_na=False, na_values=["NA"])
+    types = read_tsv(types_tsv)
     summary = gene_summary(shrunk, labels[["ID", "cluster"]], types, read_gene_table(genes_tsv), window=window,
                            min_snps=min_snps, min_fraction=min_fraction)
     write_tsv(summary, out_summary)

@@ -42,6 +42,16 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+#: Columns read as text whatever they hold: variant IDs, chromosome names, alleles.
+TEXT_COLUMNS = ("ID", "CHROM", "chrom", "A1", "A2")
+
+
+def read_tsv(path: str | Path) -> pd.DataFrame:
+    """Read a table as :func:`write_tsv` writes it: tab-separated, only ``NA`` missing, TEXT_COLUMNS as text."""
+    return pd.read_csv(path, sep="\t", dtype=dict.fromkeys(TEXT_COLUMNS, str), keep_default_na=False,
+                       na_values=["NA"])
+
+
 def write_tsv(df: pd.DataFrame, path: str | Path, *, float_format: str = "%.10g") -> None:
     """Write ``df`` as a tab-separated table with ``NA`` for missing values, atomically."""
     with atomic_path(path) as tmp:
@@ -123,7 +133,7 @@ def align_samples(fam: pd.DataFrame, table: pd.DataFrame, *, source: str) -> np.
 
 def concat_tsv(paths: list[str | Path], out: str | Path) -> pd.DataFrame:
     """Row-bind TSV tables with identical columns, in the given order, into ``out``."""
-    tables = [pd.read_csv(p, sep="\t", dtype={"CHROM": str}, keep_default_na=False, na_values=["NA"]) for p in paths]
+    tables = [read_tsv(p) for p in paths]
     columns = {tuple(t.columns) for t in tables}
     if len(columns) > 1:
         raise InputError(f"cannot concatenate tables with different columns: {sorted(columns)}")

@@ -30,7 +30,7 @@ import pandas as pd
 
 from phenomap.errors import InputError
 from phenomap.io.plink import normalise_chrom
-from phenomap.io.tables import write_tsv
+from phenomap.io.tables import read_tsv, write_tsv
 from phenomap.mixture.dpgmm import fit_dpgmm, save_mixture
 from phenomap.mixture.typing import COLUMNS as TYPE_COLUMNS
 from phenomap.mixture.typing import classify_components
@@ -42,8 +42,7 @@ KEY_COLUMNS = ["ID", "CHROM", "POS", "A1", "A2"]
 
 def read_effects(path: str | Path, effect_column: str) -> pd.DataFrame:
     """``ID CHROM POS A1 A2 effect`` of one effect table (NA effects kept as NaN)."""
-    table = pd.read_csv(path, sep="\t", dtype={"ID": str, "CHROM": str, "A1": str, "A2": str},
-                        keep_default_na=False, na_values=["NA"])
+    table = read_tsv(path)
     missing = [c for c in (*KEY_COLUMNS, effect_column) if c not in table.columns]
     if missing:
         raise InputError(f"effects file {path} lacks column(s) {missing} (it has {list(table.columns)[:14]}): "

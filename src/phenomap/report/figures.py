@@ -7,17 +7,12 @@ import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import pandas as pd
 
+from phenomap.io.tables import read_tsv
 from phenomap.mixture.dpgmm import load_mixture
 from phenomap.report.plots import effect_scatter, manhattan, qq_plot
 
 log = logging.getLogger(__name__)
-
-
-def _read(path: str | Path) -> pd.DataFrame:
-    return pd.read_csv(path, sep="\t", dtype={"ID": str, "CHROM": str, "chrom": str}, keep_default_na=False,
-                       na_values=["NA"])
 
 
 def cluster_figures(labels_tsv: str | Path, model_json: str | Path, types_tsv: str | Path, traits: Sequence[str],
@@ -26,7 +21,7 @@ def cluster_figures(labels_tsv: str | Path, model_json: str | Path, types_tsv: s
 
     A single trait has no pair: the folder is created empty. Returns the written paths.
     """
-    labels, types, fit = _read(labels_tsv), _read(types_tsv), load_mixture(model_json)
+    labels, types, fit = read_tsv(labels_tsv), read_tsv(types_tsv), load_mixture(model_json)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -42,10 +37,10 @@ def cluster_figures(labels_tsv: str | Path, model_json: str | Path, types_tsv: s
 def manhattan_figure(effects_tsv: str | Path, effect_column: str, gene_tests_tsv: str | Path, out: str | Path, *,
                      q_threshold: float, title: str = "") -> None:
     """Manhattan of one trait's effects with its significant genes (q < ``q_threshold``) labelled."""
-    manhattan(_read(effects_tsv), out, value_column=effect_column, genes=_read(gene_tests_tsv),
+    manhattan(read_tsv(effects_tsv), out, value_column=effect_column, genes=read_tsv(gene_tests_tsv),
               q_threshold=q_threshold, title=title)
 
 
 def qq_figure(gene_tests: Mapping[str, str | Path], out: str | Path, *, title: str = "") -> None:
     """QQ plot of the gene-test p-values of every trait (``trait -> gene test TSV``)."""
-    qq_plot({trait: _read(path)["p"].to_numpy(dtype=float) for trait, path in gene_tests.items()}, out, title=title)
+    qq_plot({trait: read_tsv(path)["p"].to_numpy(dtype=float) for trait, path in gene_tests.items()}, out, title=title)
