@@ -61,6 +61,16 @@ def _carried_feature(model: AtlasModel, states: np.ndarray, x: torch.Tensor, loc
     return columns, values, torch.zeros_like(s)
 
 
+def _unablated(model: AtlasModel, net, states: np.ndarray, device: torch.device):
+    """Imputed features x (n, F), first-layer pre-activations (n, hidden), linear-path output (n, T) or
+    None, and the prediction (n, T) of samples with allele-state codes ``states`` (n, m), nothing ablated."""
+    x = net.impute(model.features(states).to(device))
+    z = net.prepare(x)
+    base_pre = net.first(z[:, net.inputs])
+    base_lin = None if net.linear is None else net.linear(z)
+    return x, base_pre, base_lin, net.head(base_pre, base_lin)
+
+
 @torch.no_grad()
 def ablation_importance(model: AtlasModel, states: np.ndarray, *, chunk: int = 256, sample_batch: int = 512,
                         device: torch.device = torch.device("cpu")) -> Importance:
@@ -79,11 +89,7 @@ def ablation_importance(model: AtlasModel, states: np.ndarray, *, chunk: int = 2
     per_state = np.zeros((m, n_groups, T))
     batches = [np.arange(i, min(i + sample_batch, n)) for i in range(0, n, sample_batch)]
     for rows in tqdm(batches, desc="ablation importance", mininterval=5):
-        x = net.impute(model.features(states[rows]).to(device))
-        z = net.prepare(x)
-        base_pre = net.first(z[:, net.inputs])
-        base_lin = None if net.linear is None else net.linear(z)
-        base = net.head(base_pre, base_lin)
+        x, base_pre, base_lin, base = _unablated(model, net, states[rows], device)
         for start in range(0, m, chunk):
             loci = np.arange(start, min(start + chunk, m))
             columns, values, carried = _carried_feature(model, states[rows], x, loci)
@@ -118,11 +124,7 @@ def pairwise_interactions(model: AtlasModel, states: np.ndarray, loci: np.ndarra
     """
     net = model.geno.to(device).eval()
     n = len(states)
-    x = net.impute(model.features(states).to(device))
-    z = net.prepare(x)
-    base_pre = net.first(z[:, net.inputs])
-    base_lin = None if net.linear is None else net.linear(z)
-    base = net.head(base_pre, base_lin)
+    x, base_pre, base_lin, base = _unablated(model, net, states, device)
     columns, values, _ = _carried_feature(model, states, x, np.asarray(loci))
     shift = net.first_weight().T[columns.to(device)] * values.to(device)[..., None]  # (n, k, hidden)
     k, T = len(loci), base.shape[1]
