@@ -233,12 +233,13 @@ def final_outputs():
     out = []
     for cohort in COHORTS:
         check_cohort(cohort)
+        names = traits(cohort)  # reads the phenotype header when the config lists no traits
         out.append(f"results/{cohort}/qc/removed.tsv")
-        out += [PATHS["sumstats"].format(cohort=cohort, trait=t) for t in traits(cohort)]
+        out += [PATHS["sumstats"].format(cohort=cohort, trait=t) for t in names]
         out.append(PATHS["ld_scores"].format(cohort=cohort))
-        out += [PATHS["gene_tests"].format(cohort=cohort, trait=t) for t in traits(cohort)]
-        out += [PATHS["manhattan"].format(cohort=cohort, trait=t) for t in traits(cohort)]
-        names = ("cluster_labels", "gene_summary", "gene_candidates", "cluster_figures", "gene_qq")
-        out += [PATHS[name].format(cohort=cohort) for name in names]
+        out += [PATHS["gene_tests"].format(cohort=cohort, trait=t) for t in names]
+        out += [PATHS["manhattan"].format(cohort=cohort, trait=t) for t in names]
+        out += [PATHS[name].format(cohort=cohort)
+                for name in ("cluster_labels", "gene_summary", "gene_candidates", "cluster_figures", "gene_qq")]
         out += gpatlas_outputs(cohort)
     return out

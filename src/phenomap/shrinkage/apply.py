@@ -18,13 +18,14 @@ from tqdm.auto import tqdm
 from phenomap.errors import InputError
 from phenomap.io.tables import write_tsv
 from phenomap.ld.matrix import ld_scores
+from phenomap.shrinkage import baselines
 from phenomap.shrinkage.baselines import shrink_block as shrink_with_baseline
 from phenomap.shrinkage.features import block_features, top_neighbours
 from phenomap.shrinkage.model import Ensemble
 
 log = logging.getLogger(__name__)
 
-METHODS = ("nn", "enet", "susie", "eb", "none", "zero")
+METHODS = ("nn", *baselines.METHODS)
 
 
 def nn_shrink(beta_hat: np.ndarray, se: np.ndarray, r: np.ndarray, n: int, ensemble: Ensemble) -> tuple[np.ndarray, np.ndarray]:
