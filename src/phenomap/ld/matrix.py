@@ -26,6 +26,18 @@ from phenomap.io.tables import atomic_path, write_tsv
 log = logging.getLogger(__name__)
 
 
+def impute_centre(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Float64 copy of allele counts G (n, m) with each column's mean subtracted and missing
+    (NaN) values set to that mean (so 0 after centring); returns it and the means (m,)."""
+    X = np.array(G, dtype=np.float64)  # a copy, worked on in place to bound memory
+    missing = np.isnan(X)
+    X[missing] = 0.0
+    mean = X.sum(axis=0) / np.maximum(len(X) - missing.sum(axis=0), 1)
+    X -= mean
+    X[missing] = 0.0
+    return X, mean
+
+
 def standardise(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean-impute each column and scale it to unit Euclidean norm.
 
@@ -39,12 +51,7 @@ def standardise(G: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         a column without variance (monomorphic, or all missing) is all zeros.
     constant : (m,) bool, True for the columns without variance.
     """
-    Z = np.array(G, dtype=np.float64)  # a copy, worked on in place to bound memory
-    missing = np.isnan(Z)
-    count = len(Z) - missing.sum(axis=0)
-    Z[missing] = 0.0
-    Z -= Z.sum(axis=0) / np.maximum(count, 1)
-    Z[missing] = 0.0
+    Z, _ = impute_centre(G)
     norm = np.sqrt(np.einsum("ij,ij->j", Z, Z))
     constant = norm == 0
     Z /= np.where(constant, 1.0, norm)

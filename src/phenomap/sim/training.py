@@ -48,7 +48,7 @@ from phenomap.errors import InputError
 from phenomap.io.plink import Bfile
 from phenomap.io.tables import atomic_path
 from phenomap.ld.blocks import block_variants, named_block
-from phenomap.ld.matrix import ld_scores
+from phenomap.ld.matrix import impute_centre, ld_scores
 
 log = logging.getLogger(__name__)
 
@@ -416,13 +416,7 @@ def _name(j: int, ids: Sequence[str] | None) -> str:
 
 def _centred(G: np.ndarray, ids: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Mean-imputed, centred float64 copy of G (n, m) and the A1 frequencies (m,)."""
-    X = np.array(G, dtype=np.float64)
-    missing = np.isnan(X)
-    observed = len(X) - missing.sum(axis=0)
-    X[missing] = 0.0
-    mean = X.sum(axis=0) / np.maximum(observed, 1)
-    X -= mean
-    X[missing] = 0.0
+    X, mean = impute_centre(G)
     constant = ~(np.abs(X) > 0).any(axis=0)
     if constant.any():
         j = int(np.flatnonzero(constant)[0])
