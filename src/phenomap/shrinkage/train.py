@@ -11,7 +11,7 @@ set of whole (block, replicate) groups so that validation rows share no GWAS wit
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -210,16 +210,13 @@ def train_shrinkage(
     sims, settings = load_simulations(sim_paths)
     blocks = []
     for sim_path, ld_path, stats in zip(sim_paths, ld_paths, sims, strict=True):
-        ld = np.load(ld_path)
-        sim_ids = np.load(sim_path)["ids"]
-        if not np.array_equal(ld["ids"], sim_ids):
-            raise InputError(f"{sim_path} and {ld_path} describe different variants: rerun simulate_training.")
-        blocks.append((stats, ld["r"]))
+        with np.load(ld_path) as ld, np.load(sim_path) as sim:  # only the IDs of the simulation file
+            if not np.array_equal(ld["ids"], sim["ids"]):
+                raise InputError(f"{sim_path} and {ld_path} describe different variants: rerun simulate_training.")
+            blocks.append((stats, ld["r"]))
     data = training_data(blocks, top_t=top_t, causal_weight=causal_weight)
     log.info("training rows: %d (%d causal) from %d blocks", len(data.y), data.causal.sum(), len(blocks))
     ensemble = train_ensemble(data, top_t=top_t, **options)
-    ensemble = Ensemble(
-        EnsembleSpec(**{**ensemble.spec.__dict__, "settings": [s.__dict__ for s in settings]}), ensemble.networks
-    )
+    ensemble = Ensemble(replace(ensemble.spec, settings=[s.__dict__ for s in settings]), ensemble.networks)
     ensemble.save(out_dir)
     return ensemble
