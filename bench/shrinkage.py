@@ -177,7 +177,8 @@ def build_panel(seed: int) -> tuple[list[Block], int]:
     if not (cohort_dir / "genotypes.bed").is_file():
         simulate_toy_cohort(cohort_dir, ToyParams(), seed=seed)
     if not Path(f"{qc_prefix}.bed").is_file():
-        run_qc(cohort_dir / "genotypes", qc_prefix, DATA / "qc_report.tsv")
+        run_qc(cohort_dir / "genotypes", qc_prefix, DATA / "qc_report.tsv", DATA / "qc_summary.tsv",
+               pedigree=cohort_dir / "pedigree.tsv")
     if not blocks_tsv.is_file():
         make_ld_blocks(qc_prefix, blocks_tsv, source="data", target_variants=400, min_variants=50, max_variants=1500)
     bfile = Bfile.open(qc_prefix)

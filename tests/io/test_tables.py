@@ -11,7 +11,7 @@ import pytest
 
 from phenomap_testing import make_fam
 from phenomap.errors import InputError
-from phenomap.io.tables import align_samples, atomic_path, read_sample_table, write_tsv
+from phenomap.io.tables import align_samples, atomic_path, read_pedigree, read_sample_table, write_tsv
 
 
 def write(tmp_path, text, name="pheno.tsv"):
@@ -73,3 +73,33 @@ def test_atomic_path__failed_writer_leaves_nothing_and_success_is_world_readable
     write_tsv(pd.DataFrame({"a": [1.0, np.nan]}), target)
     assert target.read_text() == "a\n1\nNA\n"
     assert stat.S_IMODE(os.stat(target).st_mode) & 0o044  # group/other can read
+
+
+def test_read_pedigree__keeps_ids_as_strings_and_ignores_other_columns(tmp_path):
+    path = write(tmp_path, "IID\tSIRE\tDAM\tSEX\n001\t0\t0\t1\n002\t0\t0\t2\n003\t001\t002\t2\n", "ped.tsv")
+    ped = read_pedigree(path)
+    expected = pd.DataFrame({"IID": ["001", "002", "003"], "SIRE": ["0", "0", "001"], "DAM": ["0", "0", "002"]})
+    pd.testing.assert_frame_equal(ped, expected)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("ID SIRE DAM\na 0 0\n", r"lacks column\(s\) \['IID'\].*header must name 'IID SIRE DAM'"),
+        ("IID SIRE DAM\na 0 0\nb a\n", r"data row 2 \(IID b\) has an empty field"),
+        ("IID SIRE DAM\na 0 0\nb a c d\n", "a row has more fields than the header"),
+        ("IID SIRE DAM\na 0 0 x\nb a c d\n", "a row has more fields than the header"),
+        ("IID SIRE DAM\na 0 0\n0 a 0\n", r"data row 2 \(IID 0\) has IID 0"),
+        ("IID SIRE DAM\na 0 0\nb a 0\nb 0 a\n", r"data row 2 \(IID b\) repeats an IID \(2 such rows\)"),
+        ("IID SIRE DAM\na 0 0\nb 0 b\n", r"data row 2 \(IID b\) is its own parent.*0 for an unknown parent"),
+        ("", "is empty"),
+    ],
+)
+def test_read_pedigree__bad_files_raise_input_error(tmp_path, text, message):
+    with pytest.raises(InputError, match=r"pedigree file .*ped.tsv.*" + message):
+        read_pedigree(write(tmp_path, text, "ped.tsv"))
+
+
+def test_read_pedigree__missing_file_names_the_path(tmp_path):
+    with pytest.raises(InputError, match="pedigree file .*nope.tsv does not exist"):
+        read_pedigree(tmp_path / "nope.tsv")

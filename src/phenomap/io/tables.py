@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -140,3 +141,57 @@ def concat_tsv(paths: list[str | Path], out: str | Path) -> pd.DataFrame:
     table = pd.concat(tables, ignore_index=True)
     write_tsv(table, out)
     return table
+
+
+PEDIGREE_COLUMNS = ["IID", "SIRE", "DAM"]
+#: Parent ID meaning "unknown parent" in a pedigree (and in .fam PAT/MAT).
+UNKNOWN_PARENT = "0"
+
+
+def read_pedigree(path: str | Path) -> pd.DataFrame:
+    """Read a pedigree table ``IID SIRE DAM`` (whitespace-separated, header line, 0 = unknown).
+
+    Other columns are allowed and ignored. Parents need not have rows of their own nor be
+    genotyped.
+
+    Returns a DataFrame with the string columns ``IID SIRE DAM``, in file order.
+    Raises InputError naming the file, the data row and the IID for a missing file, a
+    missing column, an empty field, an IID written ``0``, a duplicated IID, or an
+    individual that is its own sire or dam.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"pedigree file {path} does not exist: check the path in the config.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)  # rows longer than the header
+        try:
+            df = pd.read_csv(path, sep=r"\s+", dtype=str, keep_default_na=False, index_col=False)
+        except pd.errors.EmptyDataError:
+            raise InputError(f"pedigree file {path} is empty: it needs the header 'IID SIRE DAM'.") from None
+        except (pd.errors.ParserError, pd.errors.ParserWarning) as err:
+            raise InputError(
+                f"pedigree file {path}: a row has more fields than the header ({err}); "
+                "write one whitespace-free value per column."
+            ) from None
+    missing = [c for c in PEDIGREE_COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"pedigree file {path} lacks column(s) {missing}: its header must name 'IID SIRE DAM' "
+            f"(found {list(df.columns)[:5]}); write 0 for an unknown parent."
+        )
+    ped = df[PEDIGREE_COLUMNS]
+    problems = {
+        "has an empty field": ped.isna().any(axis=1) | (ped == "").any(axis=1),
+        "has IID 0, which means 'unknown parent'": ped.IID == UNKNOWN_PARENT,
+        "repeats an IID": ped.IID.duplicated(keep=False),
+        "is its own parent": (ped.SIRE == ped.IID) | (ped.DAM == ped.IID),
+    }
+    for problem, bad in problems.items():
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(
+                f"pedigree file {path}: data row {i + 1} (IID {ped.IID.iloc[i]}) {problem} "
+                f"({int(bad.sum())} such rows); give each individual one row 'IID SIRE DAM' "
+                f"with 0 for an unknown parent."
+            )
+    return ped.reset_index(drop=True)
