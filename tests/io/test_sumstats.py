@@ -14,12 +14,14 @@ from scipy import stats
 
 from phenomap_testing import make_bim, make_fam, needs_plink2
 from phenomap.errors import InputError
-from phenomap.io.plink import read_bim
+from phenomap.io.plink import Bfile, read_bim
 from phenomap.io.sumstats import (
     CONTRACT_COLUMNS,
     DROP_REASONS,
+    MATCH_COUNTS,
     harmonise,
     harmonise_sumstats,
+    panel_a1_freq,
     read_sumstats,
 )
 from phenomap.io.tables import write_tsv
@@ -123,8 +125,9 @@ def test_harmonise__drops_are_counted_by_reason(rng, caplog):
         result = harmonise(reported, bim, source="gwas.tsv")
     c = counts(result)
     assert c == {
-        "missing_statistic": 0, "not_in_panel": 1, "ambiguous": 2, "allele_mismatch": 2, "duplicate": 2,
-        "matched": 6, "swapped": 0, "strand_flipped": 0, "panel_without_sumstats": 6,
+        "plink2_error": 0, "missing_statistic": 0, "not_in_panel": 1, "ambiguous": 2, "allele_mismatch": 2,
+        "duplicate": 2, "matched": 6, "swapped": 0, "strand_flipped": 0, "ambiguous_by_freq": 0,
+        "panel_without_sumstats": 6,
     }
     assert len(reported) == sum(c[r] for r in DROP_REASONS) + c["matched"]
     examples = result.log.set_index("reason").example_id
@@ -135,6 +138,7 @@ def test_harmonise__drops_are_counted_by_reason(rng, caplog):
     assert_equal_truth(result.table, truth.iloc[kept])
     messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("2 variants as duplicate (e.g. rs105)" in msg and "gwas.tsv" in msg for msg in messages)
+    assert any("2 variants as ambiguous (e.g. rs102); no panel allele frequencies" in msg for msg in messages)
     assert len(messages) == 4
 
 
@@ -331,9 +335,8 @@ def test_harmonise_sumstats__writes_contract_that_reads_back(tmp_path, write_pli
     assert_equal_truth(read_sumstats(tmp_path / "out/h.tsv"), result.table)
     pd.testing.assert_frame_equal(read_sumstats(tmp_path / "out/h.tsv"), truth, check_dtype=False, rtol=1e-9)
     written_log = pd.read_csv(tmp_path / "out/h.log.tsv", sep="\t")
-    summary = ["matched", "swapped", "strand_flipped", "panel_without_sumstats"]
-    assert written_log.reason.tolist() == [*DROP_REASONS, *summary]
-    assert written_log.n.tolist() == [0, 0, 0, 0, 0, 8, 2, 0, 0]
+    assert written_log.reason.tolist() == [*DROP_REASONS, *MATCH_COUNTS]
+    assert written_log.n.tolist() == [0, 0, 0, 0, 0, 0, 8, 2, 0, 0, 0]
 
 
 GOOD = {"CHROM": "1", "POS": "1000", "ID": "rs1", "A1": "A", "A2": "G", "N": "100", "BETA": "0.1", "SE": "0.05",
@@ -433,3 +436,194 @@ def test_read_sumstats__bad_settings_raise(tmp_path):
     empty.write_text("\t".join(GOOD) + "\n")
     with pytest.raises(InputError, match="empty.tsv has no data rows"):
         read_sumstats(empty)
+
+
+# --- strand-ambiguous (A/T, C/G) variants -----------------------------------------------------
+
+PALINDROMES = [("A", "T"), ("T", "A"), ("C", "G"), ("G", "C")]
+
+
+def palindromic_panel(m: int) -> pd.DataFrame:
+    bim = panel_bim(m)
+    bim["A1"] = [PALINDROMES[i % 4][0] for i in range(m)]
+    bim["A2"] = [PALINDROMES[i % 4][1] for i in range(m)]
+    return bim
+
+
+def test_harmonise__same_genotypes_keeps_ambiguous_variants_with_their_signs(rng):
+    # The mice: statistics from the panel's own genotypes, reported for either allele (plink2
+    # reports the minor one). Literally compared, every A/T and C/G variant is kept.
+    bim = palindromic_panel(16)
+    bim.loc[[14, 15], ["A1", "A2"]] = [["A", "G"], ["C", "T"]]
+    truth = truth_sumstats(bim, rng)
+    reported = swap(truth, np.array([1, 2, 5, 8, 11, 14]))
+    reported = strand_flip(reported, np.array([15]))  # not possible from the same genotypes
+    result = harmonise(reported, bim, same_genotypes=True)
+    assert_equal_truth(result.table, truth.iloc[:15])
+    c = counts(result)
+    assert (c["matched"], c["swapped"], c["ambiguous"], c["strand_flipped"], c["allele_mismatch"]) == (15, 6, 0, 0, 1)
+    assert counts(harmonise(reported, bim))["ambiguous"] == 14  # external: nothing to orient them by
+
+
+def frequency_case_sumstats(rng):
+    """Panel of 10 A/T-C/G variants with A1 frequencies ``f_panel``, the truth oriented to it
+    (sumstats A1_FREQ on the same side of 0.5), and the statistics as reported: rows 0-1 as
+    the panel, 2-3 swapped, 4-5 on the other strand, 6-7 both; rows 8-9 have a frequency
+    within 0.1 of 0.5 in the sumstats (8) or the panel (9)."""
+    bim = palindromic_panel(10)
+    f_panel = np.array([0.2, 0.75, 0.15, 0.85, 0.3, 0.7, 0.1, 0.9, 0.2, 0.45])
+    truth = truth_sumstats(bim, rng)
+    truth["A1_FREQ"] = np.clip(f_panel + rng.uniform(-0.05, 0.05, 10), 0.01, 0.99)
+    truth.loc[8, "A1_FREQ"] = 0.58
+    reported = strand_flip(swap(truth, np.array([2, 3, 6, 7])), np.array([4, 5, 6, 7]))
+    return bim, f_panel, truth, reported
+
+
+def test_harmonise__external_ambiguous_variants_are_oriented_by_frequency(rng, caplog):
+    bim, f_panel, truth, reported = frequency_case_sumstats(rng)
+    # On the other strand, an A/T row reads like the swapped one: the literal sign is wrong.
+    assert (reported.A1[4:6].to_numpy() == bim.A2[4:6].to_numpy()).all()
+
+    with caplog.at_level(logging.WARNING, logger="phenomap.io.sumstats"):
+        result = harmonise(reported, bim, panel_a1_freq=f_panel, source="gwas.tsv")
+
+    assert_equal_truth(result.table, truth.iloc[:8])
+    np.testing.assert_array_equal(np.sign(result.table.BETA), np.sign(truth.BETA[:8]))
+    c = counts(result)
+    assert (c["matched"], c["ambiguous_by_freq"], c["swapped"], c["strand_flipped"], c["ambiguous"]) == (8, 8, 4, 4, 2)
+    examples = result.log.set_index("reason").example_id
+    assert (examples["ambiguous_by_freq"], examples["ambiguous"]) == ("rs100", "rs108")
+    assert "dropped 2 variants as ambiguous (e.g. rs108): A1 frequency within 0.1 of 0.5" in caplog.text
+
+
+def test_harmonise__frequency_margin_is_strict_and_a_setting(rng):
+    bim, f_panel, truth, reported = frequency_case_sumstats(rng)
+    assert counts(harmonise(reported, bim, panel_a1_freq=f_panel, ambiguous_margin=0.0))["ambiguous"] == 0
+    f_panel[0] = 0.4  # |0.4 - 0.5| = 0.1 is not > 0.1
+    assert counts(harmonise(reported, bim, panel_a1_freq=f_panel))["ambiguous"] == 3
+    with pytest.raises(InputError, match=r"ambiguous_margin = 0.5 is outside \[0, 0.5\)"):
+        harmonise(reported, bim, ambiguous_margin=0.5)
+    with pytest.raises(InputError, match=r"panel_a1_freq has shape \(3,\); it needs one entry per panel variant"):
+        harmonise(reported, bim, panel_a1_freq=f_panel[:3])
+
+
+def test_harmonise__ambiguous_without_sumstats_frequency_are_dropped_with_a_hint(rng, caplog):
+    bim, f_panel, truth, reported = frequency_case_sumstats(rng)
+    bim.loc[9, ["A1", "A2"]] = reported.loc[9, ["A1", "A2"]] = ["A", "G"]  # one unambiguous variant
+    with caplog.at_level(logging.WARNING, logger="phenomap.io.sumstats"):
+        result = harmonise(reported.assign(A1_FREQ=np.nan), bim, panel_a1_freq=f_panel)
+    assert counts(result)["ambiguous"] == 9 and counts(result)["ambiguous_by_freq"] == 0
+    assert "the summary statistics have no A1_FREQ: an effect-allele frequency column" in caplog.text
+
+
+def test_harmonise_sumstats__panel_frequencies_come_from_its_genotypes(rng, write_plink, tmp_path):
+    bim, f_panel, truth, reported = frequency_case_sumstats(rng)
+    bim = pd.concat([bim, panel_bim(12).iloc[[10, 11]]], ignore_index=True)  # + rs110 A/G, rs111 C/T
+    n = 400
+    G = rng.binomial(2, np.r_[f_panel, 0.3, 0.3], size=(n, 12)).astype(float)
+    G[rng.random(G.shape) < 0.02] = np.nan
+    prefix = write_plink(G, bim=bim)
+    reported = reported.drop(index=9)  # rs109 has no sumstats: its frequency is not read
+    write_tsv(reported, tmp_path / "gwas.tsv")
+
+    freq = panel_a1_freq(Bfile.open(prefix), np.array([0, 3, 11]), chunk=2)
+    np.testing.assert_allclose(freq[[0, 3, 11]], np.nanmean(G[:, [0, 3, 11]], axis=0) / 2)
+    assert np.isnan(np.delete(freq, [0, 3, 11])).all()
+
+    result = harmonise_sumstats(tmp_path / "gwas.tsv", prefix, tmp_path / "h.tsv", tmp_path / "h.log.tsv")
+
+    assert_equal_truth(result.table, truth.iloc[:8])
+    c = counts(result)
+    assert (c["ambiguous_by_freq"], c["ambiguous"], c["panel_without_sumstats"]) == (8, 1, 4)
+
+
+@needs_plink2
+def test_harmonise_sumstats__plink2_gwas_on_the_panel_keeps_ambiguous_hits(rng, write_plink, tmp_path):
+    # The mice: plink2 --glm on the panel genotypes, a strong hit on a C/G SNP.
+    n, m = 300, 8
+    bim = palindromic_panel(m)
+    G = rng.binomial(2, rng.uniform(0.1, 0.9, m), size=(n, m)).astype(float)
+    prefix = write_plink(G, bim=bim)
+    y = 0.6 * G[:, 2] + rng.normal(size=n)
+    fam = make_fam(n)
+    write_tsv(pd.DataFrame({"FID": fam.FID, "IID": fam.IID, "y": y}), tmp_path / "pheno.tsv")
+    subprocess.run(
+        ["plink2", "--bfile", prefix, "--pheno", tmp_path / "pheno.tsv", "--glm", "allow-no-covars",
+         "--threads", "1", "--out", tmp_path / "gwas"],
+        check=True, capture_output=True,
+    )
+
+    result = harmonise_sumstats(
+        tmp_path / "gwas.y.glm.linear", prefix, tmp_path / "h.tsv", tmp_path / "h.log.tsv", same_genotypes=True
+    )
+
+    assert result.table.ID.tolist() == bim.ID.tolist()
+    no_covariates = np.empty((n, 0))
+    np.testing.assert_allclose(result.table.BETA, [ols(G[:, j], y, no_covariates)[0] for j in range(m)], rtol=1e-5)
+    assert result.table.P[2] < 1e-9 and counts(result)["swapped"] > 0
+
+
+# --- plink2 ERRCODE rows -------------------------------------------------------------------------
+
+PLINK2_GLM = """\
+#CHROM\tPOS\tID\tREF\tALT\tA1\tTEST\tOBS_CT\tBETA\tSE\tT_STAT\tP\tERRCODE
+1\t1000\trs100\tG\tA\tA\tADD\t500\t0.12\t0.05\t2.4\t0.0167\t.
+1\t2000\trs101\tT\tC\tC\tADD\t500\tNA\tNA\tNA\tNA\tCONST_OMITTED_ALLELE
+1\t3000\trs102\tC\tA\tA\tADD\t500\t-0.2\t0.1\t-2\t0.0461\t.
+1\t4000\trs103\tT\tG\tG\tADD\t500\tNA\tNA\tNA\tNA\tCORR_TOO_HIGH
+1\t5000\trs104\tT\tC\tC\tADD\t500\tNA\tNA\tNA\tNA\tCONST_OMITTED_ALLELE
+"""
+
+
+def test_read_sumstats__plink2_error_rows_are_dropped_and_counted_by_code(tmp_path, caplog):
+    path = tmp_path / "gwas.y.glm.linear"
+    path.write_text(PLINK2_GLM)
+    with caplog.at_level(logging.WARNING, logger="phenomap.io.sumstats"):
+        table = read_sumstats(path)  # no allow_missing needed
+    assert table.ID.tolist() == ["rs100", "rs102"]
+    assert table.attrs["dropped"] == {"plink2_error": (3, "rs101")}
+    expected = "dropped 3 rows plink2 reports as failed: ERRCODE CONST_OMITTED_ALLELE 2, CORR_TOO_HIGH 1 (e.g. rs101)"
+    assert expected in caplog.text
+    bim = make_bim(5).assign(ID=[f"rs{100 + i}" for i in range(5)])
+    bim[["A1", "A2"]] = [("A", "G"), ("C", "T"), ("A", "C"), ("G", "T"), ("C", "T")]
+    log_table = harmonise(table, bim).log.set_index("reason")
+    assert log_table.loc["plink2_error"].tolist() == [3, "rs101"]
+    assert log_table.loc["missing_statistic", "n"] == 0 and log_table.loc["matched", "n"] == 2
+
+
+def test_read_sumstats__plink2_other_validations_still_apply(tmp_path):
+    path = tmp_path / "gwas.y.glm.linear"
+    path.write_text(PLINK2_GLM.replace("-0.2\t0.1\t-2\t0.0461\t.", "NA\tNA\tNA\tNA\t."))
+    with pytest.raises(InputError, match=r"BETA or SE is missing at data row 3 \(ID rs102\)"):
+        read_sumstats(path)
+    lines = PLINK2_GLM.splitlines()
+    path.write_text("\n".join([lines[0], lines[2], lines[4]]) + "\n")
+    with pytest.raises(InputError, match="every test as failed .ERRCODE CONST_OMITTED_ALLELE 1, CORR_TOO_HIGH 1"):
+        read_sumstats(path)
+
+
+@needs_plink2
+def test_read_sumstats__real_plink2_error_codes(rng, write_plink, tmp_path):
+    # Constant variants give CONST_OMITTED_ALLELE, one equal to the covariate RANK_DEFICIENT.
+    n = 80
+    G = rng.binomial(2, 0.4, size=(n, 5)).astype(float)
+    G[:, 1], G[:, 2] = 0.0, 2.0
+    G[:, 3] = rng.integers(0, 2, n)
+    prefix = write_plink(G)
+    fam = make_fam(n)
+    write_tsv(pd.DataFrame({"FID": fam.FID, "IID": fam.IID, "y": rng.normal(size=n)}), tmp_path / "pheno.tsv")
+    write_tsv(pd.DataFrame({"FID": fam.FID, "IID": fam.IID, "c": G[:, 3]}), tmp_path / "covar.tsv")
+    subprocess.run(
+        ["plink2", "--bfile", prefix, "--pheno", tmp_path / "pheno.tsv", "--covar", tmp_path / "covar.tsv",
+         "--glm", "--threads", "1", "--out", tmp_path / "gwas"],
+        check=True, capture_output=True,
+    )
+    path = tmp_path / "gwas.y.glm.linear"
+    codes = pd.read_csv(path, sep="\t").query("TEST == 'ADD'").ERRCODE.tolist()
+    assert codes == [".", "CONST_OMITTED_ALLELE", "CONST_OMITTED_ALLELE", "RANK_DEFICIENT", "."]
+
+    result = harmonise_sumstats(path, prefix, tmp_path / "h.tsv", tmp_path / "h.log.tsv")
+
+    assert result.table.ID.tolist() == ["1:1000", "1:5000"]
+    written = pd.read_csv(tmp_path / "h.log.tsv", sep="\t").set_index("reason")
+    assert written.loc["plink2_error"].tolist() == [3, "1:2000"]

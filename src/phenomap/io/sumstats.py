@@ -19,7 +19,7 @@ import pandas as pd
 from scipy.special import ndtr
 
 from phenomap.errors import InputError
-from phenomap.io.plink import normalise_chrom, read_bim
+from phenomap.io.plink import Bfile, normalise_chrom
 from phenomap.io.tables import write_tsv
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,11 @@ CONTRACT_COLUMNS = ["CHROM", "POS", "ID", "A1", "A2", "A1_FREQ", "N", "BETA", "S
 FORMATS = ("auto", "plink2", "plink1", "generic")
 MATCH_BY = ("auto", "id", "chrompos")
 #: Why a summary-statistics row is left out, in the order they are decided.
-DROP_REASONS = ("missing_statistic", "not_in_panel", "ambiguous", "allele_mismatch", "duplicate")
+DROP_REASONS = ("plink2_error", "missing_statistic", "not_in_panel", "ambiguous", "allele_mismatch", "duplicate")
+#: Rows of the harmonisation log after the drop reasons.
+MATCH_COUNTS = ("matched", "swapped", "strand_flipped", "ambiguous_by_freq", "panel_without_sumstats")
+#: Allele pairs whose two strands look the same (A/T, C/G): read on either strand, they match.
+PALINDROMIC = ("AT", "TA", "CG", "GC")
 #: Tokens read as a missing value in numeric columns (never ``-9``: it is a valid BETA).
 MISSING_TOKENS = ["", "NA", "NaN", "nan", ".", "NULL"]
 NUMERIC_COLUMNS = ("A1_FREQ", "N", "BETA", "SE", "Z", "P")
@@ -56,8 +60,10 @@ class Harmonised:
     table : (m_matched, 11) contract DataFrame (``CONTRACT_COLUMNS``) with the panel's
         CHROM, POS, ID and alleles, effects oriented to the panel's A1, rows in panel order.
     log : DataFrame ``reason n example_id``: one row per drop reason in ``DROP_REASONS``
-        (zero counts included), then ``matched``, ``swapped``, ``strand_flipped`` and
-        ``panel_without_sumstats``.
+        (zero counts included), then the ``MATCH_COUNTS``: ``matched`` (rows kept),
+        ``swapped``, ``strand_flipped`` and ``ambiguous_by_freq`` (among the matched: A1 was
+        the panel's A2, the alleles were on the other strand, a strand-ambiguous variant
+        was oriented by allele frequency) and ``panel_without_sumstats``.
     """
 
     table: pd.DataFrame
@@ -85,7 +91,9 @@ def read_sumstats(
         looked up under the tool's name (plink) or their own name.
     n : sample size used when the file has no N column (or N is missing on a row).
     allow_missing : drop rows whose BETA or SE is missing (failed regressions) instead of
-        raising; their count is logged and kept in ``df.attrs["dropped"]``.
+        raising; their count is logged and kept in ``df.attrs["dropped"]``. Rows plink2
+        itself marks as failed (``ERRCODE`` other than ``.``) are always dropped, counted
+        as ``plink2_error``, with the count per code in the log.
 
     Returns
     -------
@@ -117,6 +125,9 @@ def read_sumstats(
         raw = _additive_rows(raw, path)
     if raw.empty:
         raise InputError(f"{path} has no data rows: it needs a header line and one line per variant.")
+    dropped = {}
+    if fmt == "plink2" and "ERRCODE" in raw.columns:
+        raw, dropped = _drop_plink2_errors(raw, path, names)
 
     table = pd.DataFrame(index=raw.index)
     table["CHROM"] = raw[names["CHROM"]] if "CHROM" in names else pd.Series(pd.NA, index=raw.index, dtype="str")
@@ -150,11 +161,13 @@ def read_sumstats(
     table["Z"] = number.get("Z", np.nan)
     table["P"] = number.get("P", np.nan)
 
-    table = _drop_missing_statistics(table, path, allow_missing)
+    table, dropped["missing_statistic"] = _drop_missing_statistics(table, path, allow_missing)
     _validate_numbers(table, path, names)
     table["Z"] = table.Z.fillna(table.BETA / table.SE)
     table["P"] = table.P.fillna(pd.Series(2 * ndtr(-table.Z.abs().to_numpy()), index=table.index))
-    return table[CONTRACT_COLUMNS].reset_index(drop=True)
+    table = table[CONTRACT_COLUMNS].reset_index(drop=True)
+    table.attrs[DROPPED_ATTR] = {reason: count for reason, count in dropped.items() if count[0]}
+    return table
 
 
 def _first_line(path: Path) -> str:
@@ -284,21 +297,44 @@ def _numbers(values: pd.Series, column: str, path: Path, ids: pd.Series) -> pd.S
     return parsed
 
 
-def _drop_missing_statistics(table: pd.DataFrame, path: Path, allow_missing: bool) -> pd.DataFrame:
+def _drop_plink2_errors(raw: pd.DataFrame, path: Path, names: dict[str, str]) -> tuple[pd.DataFrame, dict]:
+    """Drop the rows plink2 marks as failed tests (``ERRCODE`` other than ``.``).
+
+    Returns the other rows and ``{"plink2_error": (count, example_id)}`` (empty when none).
+    Raises InputError when every row failed.
+    """
+    code = raw.ERRCODE.str.strip()
+    failed = code != "."
+    if not failed.any():
+        return raw, {}
+    ids = raw[names["ID"]] if "ID" in names else raw[names["CHROM"]] + ":" + raw[names["POS"]]
+    per_code = ", ".join(f"{c} {k}" for c, k in code[failed].value_counts().items())
+    if failed.all():
+        raise InputError(
+            f"{path}: plink2 reports every test as failed (ERRCODE {per_code}); check the phenotype, "
+            "the covariates (collinear or constant?) and that the genotypes vary."
+        )
+    example = ids[failed].iloc[0].strip()
+    log.warning("%s: dropped %d rows plink2 reports as failed: ERRCODE %s (e.g. %s)",
+                path, int(failed.sum()), per_code, example)
+    return raw[~failed], {"plink2_error": (int(failed.sum()), example)}
+
+
+def _drop_missing_statistics(table: pd.DataFrame, path: Path, allow_missing: bool) -> tuple[pd.DataFrame, tuple]:
+    """Rows with BETA and SE, and ``(count, example_id)`` of those dropped for lacking one."""
     missing = table.BETA.isna() | table.SE.isna()
     if missing.any() and not allow_missing:
         raise InputError(
             f"{path}: BETA or SE is missing at {_row(missing, table.ID)} ({int(missing.sum())} such rows); "
             "remove these variants, or set allow_missing to drop them (as for failed regressions)."
         )
+    example = table.ID[missing].iloc[0] if missing.any() else pd.NA
     if missing.any():
-        example = table.ID[missing].iloc[0]
         log.warning("%s: dropped %d rows with missing BETA or SE (e.g. %s)", path, int(missing.sum()), example)
         table = table[~missing].copy()
-        table.attrs[DROPPED_ATTR] = {"missing_statistic": (int(missing.sum()), example)}
     if table.empty:
         raise InputError(f"{path}: every row has a missing BETA or SE; check that the association ran.")
-    return table
+    return table, (int(missing.sum()), example)
 
 
 def _validate_numbers(table: pd.DataFrame, path: Path, names: dict[str, str]) -> None:
@@ -331,6 +367,9 @@ def harmonise(
     *,
     match_by: str = "auto",
     source: str = "summary statistics",
+    same_genotypes: bool = False,
+    panel_a1_freq: np.ndarray | None = None,
+    ambiguous_margin: float = 0.1,
 ) -> Harmonised:
     """Align summary statistics to the variants and alleles of a panel ``.bim``.
 
@@ -341,17 +380,29 @@ def harmonise(
     match_by : ``"id"``, ``"chrompos"`` or ``"auto"`` (id when at least half of the
         sumstats IDs are in the panel, else CHROM:POS).
     source : name of the summary statistics in messages (usually the path).
+    same_genotypes : True when the statistics were computed on the panel's own genotypes
+        (our GWAS): alleles are compared literally (same or swapped), so strand-ambiguous
+        A/T and C/G variants are kept and an opposite-strand pair is an allele mismatch.
+    panel_a1_freq : (m_panel,) frequency of each panel variant's A1, in panel_bim order,
+        NaN where unknown; only the strand-ambiguous variants' entries are used.
+    ambiguous_margin : for external statistics, a strand-ambiguous variant is kept
+        when its A1 frequency is farther than this from 0.5 in both the sumstats
+        (A1_FREQ) and the panel (``panel_a1_freq``), and oriented so that the two
+        frequencies lie on the same side of 0.5 (as on the same strand, or after a strand
+        flip). Others are dropped as ``ambiguous``.
 
     Rows whose alleles equal the panel's keep their sign; swapped alleles flip BETA and Z
     and take 1 - A1_FREQ; opposite-strand alleles are complemented first. Strand-ambiguous
-    pairs (A/T, C/G), other allele mismatches, variants not in the panel and several rows
-    matching one panel variant are dropped and counted. A row without A2 (plink1) is
-    kept or swapped by whether A1 is the panel's A1 or A2.
+    pairs that cannot be oriented, other allele mismatches, variants not in the panel and
+    several rows matching one panel variant are dropped and counted. A row without A2
+    (plink1) is kept or swapped by whether A1 is the panel's A1 or A2.
 
-    Raises InputError if no variant matches, showing example IDs of both sides.
+    Raises InputError for a margin outside [0, 0.5), a ``panel_a1_freq`` not of the
+    panel's length, or if no variant matches (showing example IDs of both sides).
     """
     if match_by not in MATCH_BY:
         raise InputError(f"match_by {match_by!r} is unknown: use one of {', '.join(MATCH_BY)}.")
+    panel_freq = _panel_frequencies(panel_a1_freq, len(panel_bim), ambiguous_margin)
     dropped_on_read = sumstats.attrs.get(DROPPED_ATTR, {})
     ss = sumstats.reset_index(drop=True)
     panel = panel_bim.reset_index(drop=True)
@@ -365,8 +416,12 @@ def harmonise(
         on="key",
     )
     (a1, a2, p1, p2), complement = _allele_codes(ss.A1, ss.A2, panel.A1, panel.A2)
-    pairs["status"] = _allele_status(
-        a1[pairs.row], a2[pairs.row], p1[pairs.panel], p2[pairs.panel], complement
+    if same_genotypes:  # no base has a complement: only literal matches, nothing is ambiguous
+        complement = np.full_like(complement, -2)
+    status = _allele_status(a1[pairs.row], a2[pairs.row], p1[pairs.panel], p2[pairs.panel], complement)
+    pairs["status"], pairs["by_freq"] = _orient_by_frequency(
+        status, a1[pairs.row] == p1[pairs.panel], ss.A1_FREQ.to_numpy()[pairs.row], panel_freq[pairs.panel],
+        ambiguous_margin,
     )
     # Each row takes its best candidate: a consistent allele match, else ambiguous, else mismatch.
     consistent = pairs.status.isin([KEEP, SWAP, FLIP_KEEP, FLIP_SWAP])
@@ -374,42 +429,36 @@ def harmonise(
     best = pairs.groupby("row")["rank"].min().reindex(np.arange(len(ss)))
     pairs = pairs[pairs["rank"] == 0]
     clash = pairs.row.duplicated(keep=False) | pairs.panel.duplicated(keep=False)
-    duplicate_rows = np.unique(pairs.row[clash])
     kept = pairs[~clash].sort_values("panel")
 
     drop_rows = {
         "not_in_panel": np.flatnonzero(best.isna().to_numpy()),
         "ambiguous": np.flatnonzero((best == 1).to_numpy()),
         "allele_mismatch": np.flatnonzero((best == 2).to_numpy()),
-        "duplicate": duplicate_rows,
+        "duplicate": np.unique(pairs.row[clash]),
     }
     swapped = kept.status.isin([SWAP, FLIP_SWAP]).to_numpy()
     flipped = kept.status.isin([FLIP_KEEP, FLIP_SWAP]).to_numpy()
-    unused_panel = np.flatnonzero(~np.isin(np.arange(len(panel)), kept.panel.to_numpy(), kind="table"))
-
     counts = {reason: dropped_on_read.get(reason, (0, pd.NA)) for reason in DROP_REASONS}
-    for reason, rows in drop_rows.items():
-        counts[reason] = (len(rows), ss.ID.iloc[rows[0]] if len(rows) else pd.NA)
-    matched_ids = panel.ID.to_numpy(object)[kept.panel]
-    counts["matched"] = (len(kept), matched_ids[0] if len(kept) else pd.NA)
-    counts["swapped"] = (int(swapped.sum()), matched_ids[swapped][0] if swapped.any() else pd.NA)
-    counts["strand_flipped"] = (int(flipped.sum()), matched_ids[flipped][0] if flipped.any() else pd.NA)
-    unused_example = panel.ID.iloc[unused_panel[0]] if len(unused_panel) else pd.NA
-    counts["panel_without_sumstats"] = (len(unused_panel), unused_example)
+    counts |= {reason: (len(rows), ss.ID.iloc[rows[0]] if len(rows) else pd.NA) for reason, rows in drop_rows.items()}
+    counts |= _match_counts(panel, kept.panel.to_numpy(), swapped, flipped, kept.by_freq.to_numpy())
     log_table = pd.DataFrame(
         [(reason, n, example) for reason, (n, example) in counts.items()], columns=["reason", "n", "example_id"]
     )
+    hint = {"ambiguous": _ambiguous_hint(ss, panel_a1_freq is not None, ambiguous_margin)}
     for reason in DROP_REASONS:
         n, example = counts[reason]
         if n and reason not in dropped_on_read:
-            log.warning("%s: dropped %d variants as %s (e.g. %s)", source, n, reason, example)
+            log.warning("%s: dropped %d variants as %s (e.g. %s)%s", source, n, reason, example, hint.get(reason, ""))
 
     if kept.empty:
         raise InputError(_no_match_message(ss, panel, match_by, source, counts))
     log.info(
-        "%s: matched %d of %d variants to the panel by %s (%d swapped, %d strand-flipped); "
-        "%d panel variants have no summary statistics",
-        source, len(kept), len(ss), match_by, swapped.sum(), flipped.sum(), len(unused_panel),
+        "%s: matched %d of %d variants to the panel by %s (%d swapped, %d strand-flipped, %d strand-ambiguous "
+        "oriented by allele frequency%s); %d panel variants have no summary statistics",
+        source, len(kept), len(ss), match_by, swapped.sum(), flipped.sum(), counts["ambiguous_by_freq"][0],
+        "; alleles compared literally, as the statistics come from the panel's genotypes" if same_genotypes else "",
+        counts["panel_without_sumstats"][0],
     )
 
     sign = np.where(swapped, -1.0, 1.0)
@@ -422,6 +471,68 @@ def harmonise(
     table["Z"] = sign * stats.Z
     table["P"] = stats.P
     return Harmonised(table=table[CONTRACT_COLUMNS], log=log_table)
+
+
+def _panel_frequencies(panel_a1_freq: np.ndarray | None, m: int, margin: float) -> np.ndarray:
+    """(m,) panel A1 frequencies (NaN = unknown) after checking them and the margin."""
+    if not 0.0 <= margin < 0.5:
+        raise InputError(f"harmonise.ambiguous_margin = {margin} is outside [0, 0.5): fix it in the config.")
+    freq = np.full(m, np.nan) if panel_a1_freq is None else np.asarray(panel_a1_freq, dtype=float)
+    if freq.shape != (m,):
+        raise InputError(f"panel_a1_freq has shape {freq.shape}; it needs one entry per panel variant ({m}).")
+    return freq
+
+
+def _match_counts(
+    panel: pd.DataFrame, kept: np.ndarray, swapped: np.ndarray, flipped: np.ndarray, by_freq: np.ndarray
+) -> dict[str, tuple]:
+    """``{reason: (count, example_id)}`` for ``MATCH_COUNTS``, from the panel rows ``kept``
+    (k,) that received statistics and (k,) masks of those swapped, strand-flipped and
+    oriented by frequency."""
+    ids = panel.ID.to_numpy(object)
+    among_kept = {"matched": np.ones(len(kept), bool), "swapped": swapped, "strand_flipped": flipped,
+                  "ambiguous_by_freq": by_freq}
+    kept_ids = ids[kept]
+    counts = {
+        reason: (int(mask.sum()), kept_ids[mask][0] if mask.any() else pd.NA) for reason, mask in among_kept.items()
+    }
+    unused = ~np.isin(np.arange(len(panel)), kept, kind="table")
+    counts["panel_without_sumstats"] = (int(unused.sum()), ids[unused][0] if unused.any() else pd.NA)
+    return counts
+
+
+def _orient_by_frequency(
+    status: np.ndarray, a1_is_p1: np.ndarray, ss_freq: np.ndarray, panel_freq: np.ndarray, margin: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Orient AMBIGUOUS (sumstats row, panel variant) pairs by allele frequency.
+
+    Parameters, all (k,) per pair: ``status`` from :func:`_allele_status`; ``a1_is_p1``
+    whether the sumstats A1 is literally the panel's A1 (else its A2); ``ss_freq`` the
+    sumstats A1_FREQ and ``panel_freq`` the panel A1 frequency (NaN = unknown).
+
+    A pair is oriented when both frequencies are farther than ``margin`` from 0.5: read on
+    the same strand (KEEP or SWAP) when the sumstats A1 frequency lies on the same side of
+    0.5 as the panel frequency of the same letter, else on the other strand (FLIP_SWAP or
+    FLIP_KEEP). Returns the new statuses and (k,) bool, true for the pairs oriented.
+    """
+    clear = (np.abs(ss_freq - 0.5) > margin) & (np.abs(panel_freq - 0.5) > margin)
+    oriented = (status == AMBIGUOUS) & clear
+    panel_freq_of_letter = np.where(a1_is_p1, panel_freq, 1.0 - panel_freq)
+    same_strand = (ss_freq - 0.5) * (panel_freq_of_letter - 0.5) > 0
+    by_freq = np.select([same_strand & a1_is_p1, same_strand, a1_is_p1], [KEEP, SWAP, FLIP_SWAP], FLIP_KEEP)
+    return np.where(oriented, by_freq, status), oriented
+
+
+def _ambiguous_hint(ss: pd.DataFrame, have_panel_freq: bool, margin: float) -> str:
+    """Why strand-ambiguous variants were dropped, and what would keep them (log text)."""
+    if ss.A1_FREQ.isna().all():
+        return (
+            "; the summary statistics have no A1_FREQ: an effect-allele frequency column (map it with "
+            f"columns: {{A1_FREQ: <column>}}) would keep those with frequencies farther than {margin:g} from 0.5"
+        )
+    if not have_panel_freq:
+        return "; no panel allele frequencies were given to orient them (harmonise_sumstats computes them)"
+    return f": A1 frequency within {margin:g} of 0.5 (or missing) in the summary statistics or the panel"
 
 
 def _choose_match(ss: pd.DataFrame, panel: pd.DataFrame) -> str:
@@ -512,14 +623,49 @@ def harmonise_sumstats(
     n: float | None = None,
     allow_missing: bool = False,
     match_by: str = "auto",
+    same_genotypes: bool = False,
+    ambiguous_margin: float = 0.1,
+    chunk: int = 4096,
 ) -> Harmonised:
-    """Read ``src``, harmonise it to the ``panel_prefix`` fileset's .bim, write both TSVs.
+    """Read ``src``, harmonise it to the ``panel_prefix`` fileset, write both TSVs.
 
     ``out`` receives the contract table and ``out_log`` the ``reason n example_id`` log,
     each atomically. Arguments are those of :func:`read_sumstats` and :func:`harmonise`.
+    For external statistics with an A1_FREQ column, the panel A1 frequencies of its
+    strand-ambiguous variants found in the sumstats (by ID or CHROM:POS) are computed
+    from its genotypes, reading ``chunk`` variants at once (memory ~ samples x chunk x 4
+    bytes); no genotype is read otherwise.
     """
     sumstats = read_sumstats(src, fmt=fmt, columns=columns, n=n, allow_missing=allow_missing)
-    result = harmonise(sumstats, read_bim(panel_prefix), match_by=match_by, source=str(src))
+    panel = Bfile.open(panel_prefix)
+    panel_freq = None
+    if not same_genotypes and sumstats.A1_FREQ.notna().any():
+        panel_freq = panel_a1_freq(panel, _ambiguous_candidates(sumstats, panel.bim), chunk=chunk)
+    result = harmonise(
+        sumstats, panel.bim, match_by=match_by, source=str(src), same_genotypes=same_genotypes,
+        panel_a1_freq=panel_freq, ambiguous_margin=ambiguous_margin,
+    )
     write_tsv(result.table, out)
     write_tsv(result.log, out_log)
     return result
+
+
+def _ambiguous_candidates(ss: pd.DataFrame, panel: pd.DataFrame) -> np.ndarray:
+    """Sorted indices of the panel's A/T and C/G variants whose ID or CHROM:POS is in ``ss``."""
+    palindromic = (panel.A1.str.upper() + panel.A2.str.upper()).isin(PALINDROMIC)
+    in_sumstats = panel.ID.isin(ss.ID) | _keys(panel, "chrompos").isin(_keys(ss, "chrompos").dropna())
+    return np.flatnonzero((palindromic & in_sumstats).to_numpy())
+
+
+def panel_a1_freq(panel: Bfile, variants: np.ndarray, *, chunk: int = 4096) -> np.ndarray:
+    """A1 frequency of the ``variants`` (sorted indices) of a fileset over its called genotypes.
+
+    Returns (m_panel,) float64: the frequency at those indices (NaN without calls), NaN
+    elsewhere. Reads only those variants, ``chunk`` at a time.
+    """
+    freq = np.full(panel.n_variants, np.nan)
+    for idx, G in panel.chunks(chunk, variants=variants):
+        called = (~np.isnan(G)).sum(axis=0)
+        freq[idx] = np.divide(np.nansum(G, axis=0), 2 * called, out=np.full(len(idx), np.nan), where=called > 0)
+    log.info("panel A1 frequencies computed for %d strand-ambiguous variants", len(variants))
+    return freq
