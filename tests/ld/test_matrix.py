@@ -9,7 +9,9 @@ from phenomap_testing import make_bim, make_fam
 
 from phenomap.errors import InputError
 from phenomap.ld.blocks import make_ld_blocks
-from phenomap.ld.matrix import block_ld, correlation, ld_scores
+import tracemalloc
+
+from phenomap.ld.matrix import block_ld, block_ld_memory_mb, correlation, ld_scores, read_block_ld
 
 
 def mean_imputed(G: np.ndarray) -> np.ndarray:
@@ -102,15 +104,15 @@ def test_block_ld__round_trip_gives_corrcoef_of_each_block(write_plink, rng, tmp
         block_ld(prefix, tmp_path / "blocks.tsv", row.block, out, scores_path, chunk=4)
         cols = np.flatnonzero(((bim.CHROM == row.chrom) & (bim.POS >= row.start) & (bim.POS < row.stop)).to_numpy())
         assert len(cols) == row.n_variants
-        saved = np.load(out)
-        np.testing.assert_allclose(saved["r"], np.corrcoef(mean_imputed(G[:, cols]).T), atol=2e-7)
-        assert saved["ids"].tolist() == bim.ID.iloc[cols].tolist()
-        assert saved["a1"].tolist() == bim.A1.iloc[cols].tolist() and saved["a2"].tolist() == ["G"] * len(cols)
-        assert int(saved["n"]) == 150
+        saved = read_block_ld(out)
+        np.testing.assert_allclose(saved.r, np.corrcoef(mean_imputed(G[:, cols]).T), atol=2e-7)
+        assert saved.ids.tolist() == bim.ID.iloc[cols].tolist()
+        assert saved.a1.tolist() == bim.A1.iloc[cols].tolist() and saved.a2.tolist() == ["G"] * len(cols)
+        assert saved.n == 150
         scores = pd.read_csv(scores_path, sep="\t", dtype={"CHROM": str})
         assert list(scores.columns) == ["CHROM", "POS", "ID", "A1", "A2", "ldscore"]
         assert scores.ID.tolist() == bim.ID.iloc[cols].tolist() and scores.POS.tolist() == bim.POS.iloc[cols].tolist()
-        np.testing.assert_allclose(scores.ldscore, ld_scores(saved["r"], 150), rtol=1e-9)
+        np.testing.assert_allclose(scores.ldscore, ld_scores(saved.r, 150), rtol=1e-9)
 
 
 def test_block_ld__rejects_unknown_block(write_plink, rng, tmp_path):
@@ -140,3 +142,32 @@ def test_block_ld__rejects_monomorphic_variant_without_writing(write_plink, rng,
     with pytest.raises(InputError, match=r"'1:4000' \(column 3\)"):
         block_ld(prefix, tmp_path / "blocks.tsv", "1_0001", tmp_path / "x.npz", tmp_path / "x.tsv")
     assert not (tmp_path / "x.npz").exists() and not (tmp_path / "x.tsv").exists()
+
+
+def test_read_block_ld__rejects_missing_keys_and_inconsistent_shapes(tmp_path):
+    path = tmp_path / "b.npz"
+    with pytest.raises(InputError, match="does not exist: rerun the ld_block step"):
+        read_block_ld(path)
+    np.savez(path, r=np.eye(2, dtype=np.float32), ids=np.array(["x", "y"]))
+    with pytest.raises(InputError, match=r"lacks \['a1', 'a2', 'n'\]"):
+        read_block_ld(path)
+    np.savez(path, r=np.eye(3, dtype=np.float32), ids=np.array(["x", "y"]), a1=np.array(["A", "A"]),
+             a2=np.array(["G", "G"]), n=np.int64(5))
+    with pytest.raises(InputError, match=r"r has shape \(3, 3\) for 2 variants"):
+        read_block_ld(path)
+
+
+def test_block_ld_memory_mb__covers_the_measured_peak(write_plink, rng, tmp_path):
+    """The requested memory exceeds the traced peak of block_ld, and grows with the block."""
+    G = correlated_genotypes(rng, 400, 300)
+    prefix = write_plink(G, make_fam(400), make_bim(300, "1"))
+    table = tmp_path / "t.bed"
+    table.write_text("1\t0\t400000\n")
+    make_ld_blocks(prefix, tmp_path / "blocks.tsv", source="file", table=table, target_variants=300, min_variants=5,
+                   max_variants=300)
+    tracemalloc.start()
+    block_ld(prefix, tmp_path / "blocks.tsv", "1_0001", tmp_path / "x.npz", tmp_path / "x.tsv", chunk=100)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert block_ld_memory_mb(400, 300, 100) - 500 > 1.2 * peak / 1e6
+    assert block_ld_memory_mb(5000, 4000, 2000) > block_ld_memory_mb(5000, 1000, 2000) > 500

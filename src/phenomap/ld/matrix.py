@@ -13,7 +13,9 @@ validated by the stage that reads it.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -128,6 +130,54 @@ def ld_scores(r: np.ndarray, n: int, *, adjust: bool = True) -> np.ndarray:
     if n <= 2:
         raise ValueError(f"the adjusted LD score needs n > 2 samples, got n={n}")
     return total + (total - r.shape[0]) / (n - 2)
+
+
+#: Keys of a per-block LD file written by :func:`block_ld`.
+LD_FILE_KEYS = ("r", "ids", "a1", "a2", "n")
+
+
+@dataclass(frozen=True)
+class BlockLD:
+    """The LD file of one block: ``r`` (m, m) float32 correlations, ``ids``, ``a1``, ``a2`` (m,) str, ``n`` samples."""
+
+    r: np.ndarray
+    ids: np.ndarray
+    a1: np.ndarray
+    a2: np.ndarray
+    n: int
+
+
+def read_block_ld(path: str | Path) -> BlockLD:
+    """Read and validate one block's LD file (the only reader of these files; the file is closed on return).
+
+    Raises InputError naming the file when it is missing, lacks a key or has an ``r`` that is
+    not square over its variants.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"LD file {path} does not exist: rerun the ld_block step.")
+    with np.load(path, allow_pickle=False) as data:
+        missing = [key for key in LD_FILE_KEYS if key not in data.files]
+        if missing:
+            raise InputError(f"LD file {path} lacks {missing}: give the block's LD file written by the ld_block step.")
+        ld = BlockLD(r=data["r"], ids=data["ids"].astype(str), a1=data["a1"].astype(str), a2=data["a2"].astype(str),
+                     n=int(data["n"]))
+    m = len(ld.ids)
+    if ld.r.shape != (m, m) or len(ld.a1) != m or len(ld.a2) != m:
+        raise InputError(f"LD file {path}: r has shape {ld.r.shape} for {m} variants ({len(ld.a1)}/{len(ld.a2)} "
+                         "alleles); rerun the ld_block step.")
+    return ld
+
+
+def block_ld_memory_mb(n_samples: int, m_variants: int, chunk: int) -> int:
+    """Memory (MB) to request for :func:`block_ld` on a block of ``m_variants`` and ``n_samples``.
+
+    The peak of :func:`block_ld` (see its docstring) plus half again and 500 MB for the
+    interpreter and libraries, rounded up to 100 MB.
+    """
+    c = min(chunk, m_variants)
+    peak = 4 * n_samples * m_variants + 4 * m_variants**2 + 16 * n_samples * c + 16 * c**2
+    return int(math.ceil((1.5 * peak / 1e6 + 500) / 100) * 100)
 
 
 def block_ld(

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from phenomap.errors import InputError
 from phenomap.io.tables import write_tsv
-from phenomap.ld.matrix import ld_scores
+from phenomap.ld.matrix import ld_scores, read_block_ld
 from phenomap.shrinkage import baselines
 from phenomap.shrinkage.baselines import shrink_block as shrink_with_baseline
 from phenomap.shrinkage.features import block_features, top_neighbours
@@ -47,12 +47,12 @@ def shrink_block(
     allele against the LD file (they must agree after harmonisation) and the LD matrix is
     restricted to them. Rows follow the LD file's order.
     """
-    ld = np.load(ld_npz)
-    block_ids = ld["ids"]
+    ld = read_block_ld(ld_npz)
+    block_ids = ld.ids
     keep = sumstats.index.get_indexer(block_ids) >= 0  # hash lookup: np.isin on strings scans every row
     ids = block_ids[keep]
     ss = sumstats.loc[ids]
-    a1, a2 = ld["a1"][keep], ld["a2"][keep]
+    a1, a2 = ld.a1[keep], ld.a2[keep]
     bad = (ss.A1.to_numpy() != a1) | (ss.A2.to_numpy() != a2)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -65,7 +65,7 @@ def shrink_block(
                  Path(ld_npz).name, (~keep).sum(), len(keep))
     out = pd.DataFrame({"ID": ids, "BETA_SHRUNK": np.nan, "BETA_SHRUNK_SD": np.nan})
     if len(ids):
-        r = ld["r"][np.ix_(keep, keep)].astype(np.float64)
+        r = ld.r[np.ix_(keep, keep)].astype(np.float64)
         beta_hat, se = ss.BETA.to_numpy(float), ss.SE.to_numpy(float)
         n = int(np.median(ss.N))
         if method == "nn":

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from phenomap.device import pick
 from phenomap.errors import InputError
-from phenomap.ld.matrix import ld_scores
+from phenomap.ld.matrix import ld_scores, read_block_ld
 from phenomap.shrinkage.features import block_features, feature_names, top_neighbours
 from phenomap.shrinkage.model import Ensemble, EnsembleSpec, build_network
 from phenomap.sim.training import SimulatedStats, load_simulations
@@ -210,10 +210,11 @@ def train_shrinkage(
     sims, settings = load_simulations(sim_paths)
     blocks = []
     for sim_path, ld_path, stats in zip(sim_paths, ld_paths, sims, strict=True):
-        with np.load(ld_path) as ld, np.load(sim_path) as sim:  # only the IDs of the simulation file
-            if not np.array_equal(ld["ids"], sim["ids"]):
+        ld = read_block_ld(ld_path)
+        with np.load(sim_path) as sim:  # only the IDs of the simulation file
+            if not np.array_equal(ld.ids, sim["ids"].astype(str)):
                 raise InputError(f"{sim_path} and {ld_path} describe different variants: rerun simulate_training.")
-            blocks.append((stats, ld["r"]))
+        blocks.append((stats, ld.r))
     data = training_data(blocks, top_t=top_t, causal_weight=causal_weight)
     log.info("training rows: %d (%d causal) from %d blocks", len(data.y), data.causal.sum(), len(blocks))
     ensemble = train_ensemble(data, top_t=top_t, **options)

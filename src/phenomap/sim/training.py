@@ -48,7 +48,7 @@ from phenomap.errors import InputError
 from phenomap.io.plink import Bfile
 from phenomap.io.tables import atomic_path
 from phenomap.ld.blocks import block_variants, named_block
-from phenomap.ld.matrix import impute_centre, ld_scores
+from phenomap.ld.matrix import BlockLD, impute_centre, ld_scores, read_block_ld
 
 log = logging.getLogger(__name__)
 
@@ -344,7 +344,7 @@ def simulate_block(
             f"m_total={m_total} is smaller than block {block}'s {m} variants: give the number of variants "
             "of the whole panel (over all blocks)."
         )
-    ldscore = ld_scores(ld["r"], int(ld["n"]), adjust=False)
+    ldscore = ld_scores(ld.r, ld.n, adjust=False)
     h2_share = m / m_total
     rng = np.random.default_rng(block_seed(seed, block))
     ids = bim.ID.to_numpy(str)
@@ -354,7 +354,7 @@ def simulate_block(
     else:
         freq, sd = _streamed_moments(bfile, idx, ids, chunk)
         stats = simulate_summary(
-            ld["r"], sd, bfile.n_samples if n is None else n, settings, heterozygosity=2 * freq * (1 - freq), **common
+            ld.r, sd, bfile.n_samples if n is None else n, settings, heterozygosity=2 * freq * (1 - freq), **common
         )
     with atomic_path(out_npz) as tmp:
         np.savez(
@@ -495,30 +495,22 @@ def _block_indices(bfile: Bfile, blocks_tsv: str | Path, block: str) -> np.ndarr
     return idx
 
 
-def _read_ld(ld_npz: str | Path, bim) -> dict:
+def _read_ld(ld_npz: str | Path, bim) -> BlockLD:
     """The block's LD file, checked against its variants (IDs in order, alleles)."""
-    with np.load(ld_npz, allow_pickle=False) as data:
-        missing = [key for key in ("r", "ids", "a1", "a2", "n") if key not in data.files]
-        if missing:
-            raise InputError(f"{ld_npz} lacks {missing}: give the block's LD file written by the ld_block step.")
-        ld = {key: data[key] for key in ("r", "ids", "a1", "a2", "n")}
+    ld = read_block_ld(ld_npz)
     ids = bim.ID.to_numpy(str)
-    if len(ld["ids"]) != len(ids) or (ld["ids"] != ids).any():
-        differ = np.setdiff1d(ids, ld["ids"])
+    if len(ld.ids) != len(ids) or (ld.ids != ids).any():
+        differ = np.setdiff1d(ids, ld.ids)
         example = f"e.g. {differ[0]!r} is missing from it" if len(differ) else "the order differs"
         raise InputError(
-            f"{ld_npz} holds {len(ld['ids'])} variants but the block has {len(ids)} ({example}): the LD file "
+            f"{ld_npz} holds {len(ld.ids)} variants but the block has {len(ids)} ({example}): the LD file "
             "was made from another panel or block table; rerun the ld_block step."
         )
-    swapped = (ld["a1"] != bim.A1.to_numpy(str)) | (ld["a2"] != bim.A2.to_numpy(str))
+    swapped = (ld.a1 != bim.A1.to_numpy(str)) | (ld.a2 != bim.A2.to_numpy(str))
     if swapped.any():
         j = int(np.flatnonzero(swapped)[0])
         raise InputError(
-            f"{ld_npz}: variant {str(ids[j])!r} has alleles {ld['a1'][j]}/{ld['a2'][j]} but the .bim has "
+            f"{ld_npz}: variant {str(ids[j])!r} has alleles {ld.a1[j]}/{ld.a2[j]} but the .bim has "
             f"{bim.A1.iloc[j]}/{bim.A2.iloc[j]}: the LD file does not match the panel; rerun the ld_block step."
-        )
-    if ld["r"].shape != (len(ids), len(ids)):
-        raise InputError(
-            f"{ld_npz}: r has shape {ld['r'].shape}, expected {(len(ids), len(ids))}; rerun the ld_block step."
         )
     return ld
