@@ -50,7 +50,7 @@ COVARIANCES = np.array([
     1e-5 * np.eye(2),
 ])
 WEIGHTS = np.array([0.1, 0.1, 0.1, 0.7])
-SETTINGS = {"subset": {}, "all": {"restart_subsample": None}}
+SETTINGS = {"subset": {"max_fitted_fraction": None}, "all": {"restart_subsample": None, "max_fitted_fraction": None}}
 RUNS = [("planted", "subset"), ("planted", "all"), ("scale-mixture", "subset")]
 
 

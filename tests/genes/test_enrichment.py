@@ -244,6 +244,44 @@ def test_gene_test__genes_missing_the_variants_look_like_another_build(rng):
     gene_test(effects, genes, {}, eps=EPS)  # the right coordinates pass the check
 
 
+#: Mouse chromosome lengths in Mb (GRCm39) and the last marker position of each chromosome in the
+#: BGLR heterogeneous-stock mice map (Mb, an older coordinate system): public facts of the genome and data.
+MOUSE_GRCM39_MB = {"1": 195.15, "2": 181.76, "3": 159.75, "4": 156.86, "5": 151.76, "6": 149.59, "7": 144.99,
+                   "8": 130.13, "9": 124.36, "10": 130.53, "11": 121.97, "12": 120.09, "13": 120.88, "14": 125.14,
+                   "15": 104.07, "16": 98.01, "17": 95.29, "18": 90.72, "19": 61.42, "X": 169.48}
+BGLR_MICE_MAP_MB = {"1": 118.1, "2": 108.4, "3": 89.7, "4": 101.7, "5": 106.8, "6": 90.0, "7": 89.6, "8": 80.5,
+                    "9": 86.0, "10": 83.4, "11": 93.5, "12": 69.3, "13": 69.6, "14": 59.8, "15": 64.3, "16": 63.3,
+                    "17": 63.1, "18": 64.3, "19": 54.1, "X": 61.2}
+
+
+def array_positions(rng, spans_bp: dict[str, tuple[int, int]], n: int = 10_000) -> pd.DataFrame:
+    """An array-like variant set: ``n`` positions spread uniformly over each chromosome's span."""
+    lengths = np.array([hi - lo for lo, hi in spans_bp.values()], dtype=float)
+    counts = rng.multinomial(n, lengths / lengths.sum())
+    chrom = np.repeat(list(spans_bp), counts)
+    pos = np.concatenate([rng.integers(lo, hi, k) for (lo, hi), k in zip(spans_bp.values(), counts)])
+    return pd.DataFrame({"ID": [f"v{i}" for i in range(n)], "CHROM": chrom, "POS": pos, "beta": 0.0})
+
+
+@pytest.mark.parametrize("genome, message", [
+    (MOUSE_GRCM39_MB, r"on 6 chromosomes the variants lie beyond its last gene \(13: .*; 14: 12\d\.\d vs 107\.3 Mb"),
+    (BGLR_MICE_MAP_MB, r"1\d\.\d% of its 1\d,\d{3} genes contain a variant where 2\d\.\d% would"),
+])
+def test_gene_test__human_genes_on_mouse_positions_are_another_genome(rng, genome, message):
+    genes = read_gene_table(shipped_gene_table(RESOURCES, "hg19"))
+    mouse = array_positions(rng, {c: (1, int(mb * 1e6)) for c, mb in genome.items()})
+    with pytest.raises(InputError, match="look like different genomes or assemblies: .*" + message):
+        gene_test(mouse, genes, {}, eps=EPS)
+
+
+@pytest.mark.parametrize("build", ["hg19", "hg38"])
+def test_gene_test__genome_wide_positions_on_the_genes_own_build_pass_the_check(rng, build):
+    genes = read_gene_table(shipped_gene_table(RESOURCES, build))
+    spans = {c: (int(g.start.min()), int(g.stop.max())) for c, g in genes.groupby("chrom") if c not in ("Y", "MT")}
+    result = gene_test(array_positions(rng, spans), genes, {}, eps=EPS)  # no variant is in LD: nothing tested
+    assert result.empty
+
+
 @pytest.mark.parametrize(
     "change, message",
     [
@@ -293,14 +331,15 @@ def test_gene_enrichment__files_give_the_same_table(tmp_path, rng):
     effects.loc[3, "beta"] = np.nan  # a variant without a shrunk effect
     effects_tsv, genes_tsv, npzs = write_inputs(tmp_path, effects, genes, blocks)
     mixture = tmp_path / "mixture.json"
-    mixture.write_text(json.dumps({"k_star": 2, "null_variance": [EPS, 3e-4]}))
+    # eps on the clustering's scale: trait 0 has scale 2, so its eps in effect units is 4 * EPS / 4
+    mixture.write_text(json.dumps({"k_star": 2, "null_variance": [EPS / 4, 3e-4], "trait_scale": [2.0, 0.1]}))
     out = tmp_path / "out" / "genes.tsv"
     written = gene_enrichment(effects_tsv, "BETA_SHRUNK", genes_tsv, npzs, out, mixture_json=mixture, trait_index=0)
     direct = gene_test(effects, genes, blocks, eps=EPS)
     back = pd.read_csv(out, sep="\t", dtype={"gene_id": str, "chrom": str})
     pd.testing.assert_frame_equal(written, direct)
     pd.testing.assert_frame_equal(back, direct, check_exact=False, rtol=1e-9)
-    assert null_variance(mixture, 1) == 3e-4
+    assert null_variance(mixture, 1) == pytest.approx(3e-6, rel=1e-12)
 
 
 def test_gene_enrichment__nothing_to_test_writes_an_empty_table(tmp_path, rng, caplog):
@@ -315,7 +354,7 @@ def test_gene_enrichment__nothing_to_test_writes_an_empty_table(tmp_path, rng, c
     # a trait without any non-null effect has no null variance in the mixture
     effects_tsv, genes_tsv, npzs = write_inputs(tmp_path, effects, genes, blocks)
     mixture = tmp_path / "mixture.json"
-    mixture.write_text(json.dumps({"null_variance": [EPS, None]}))
+    mixture.write_text(json.dumps({"null_variance": [EPS, None], "trait_scale": [1.0, 1.0]}))
     out.unlink()
     with caplog.at_level(logging.WARNING):
         result = gene_enrichment(effects_tsv, "BETA_SHRUNK", genes_tsv, npzs, out, mixture_json=mixture, trait_index=1)
@@ -336,17 +375,18 @@ def test_gene_enrichment__rejects_bad_settings_and_files(tmp_path, rng):
     effects_tsv.write_text(good)
     with pytest.raises(InputError, match="not both or neither"):
         gene_enrichment(effects_tsv, "BETA_SHRUNK", genes_tsv, npzs, out)
-    (tmp_path / "m.json").write_text(json.dumps({"null_variance": [EPS]}))
+    (tmp_path / "m.json").write_text(json.dumps({"null_variance": [EPS], "trait_scale": [1.0]}))
     with pytest.raises(InputError, match="trait index 1 is out of range .* has 1 trait"):
         gene_enrichment(effects_tsv, "BETA_SHRUNK", genes_tsv, npzs, out, mixture_json=tmp_path / "m.json",
                         trait_index=1)
     with pytest.raises(InputError, match="needs the trait's index"):
         gene_enrichment(effects_tsv, "BETA_SHRUNK", genes_tsv, npzs, out, mixture_json=tmp_path / "m.json")
     (tmp_path / "bad.json").write_text("{}")
-    with pytest.raises(InputError, match="cannot be read.*'null_variance'"):
+    with pytest.raises(InputError, match="cannot be read.*'null_variance' and 'trait_scale'"):
         null_variance(tmp_path / "bad.json", 0)
-    np.savez(npzs[0], r=np.eye(3, dtype=np.float32), ids=np.array(["x"]))
-    with pytest.raises(InputError, match=r"r has shape \(3, 3\) but there are 1 ids"):
+    np.savez(npzs[0], r=np.eye(3, dtype=np.float32), ids=np.array(["x"]), a1=np.array(["A"]), a2=np.array(["G"]),
+             n=np.int64(10))
+    with pytest.raises(InputError, match=r"r has shape \(3, 3\) for 1 variants"):
         gene_enrichment(effects_tsv, "BETA_SHRUNK", genes_tsv, npzs, out, eps=EPS)
     with pytest.raises(InputError, match="does not exist: rerun the ld_block step"):
         dict(LDBlockFiles([tmp_path / "missing.npz"]))

@@ -35,7 +35,7 @@ def planted(rng: np.random.Generator, n: int = 5000) -> tuple[np.ndarray, np.nda
 @pytest.fixture(scope="module")
 def planted_fit():
     x, z = planted(np.random.default_rng(20261125))
-    return x, z, fit_dpgmm(x, seed=1)
+    return x, z, fit_dpgmm(x, seed=1, max_fitted_fraction=None)
 
 
 def zero_mean_em(x: np.ndarray, weights: np.ndarray, covs: np.ndarray, n_iter: int = 300):
@@ -89,7 +89,7 @@ def test_elbo__each_update_maximises_it(rng):
 def test_fit_dpgmm__elbo_is_the_exact_evidence_for_one_component(rng):
     # with one component the variational posterior is exact, so the ELBO is log p(x)
     x = rng.multivariate_normal([0, 0], [[1.0, 0.3], [0.3, 0.5]], size=400)
-    fit = fit_dpgmm(x, k_max=1, n_restarts=1)
+    fit = fit_dpgmm(x, k_max=1, n_restarts=1, max_fitted_fraction=None)
     n, d = x.shape
     prior_scatter = np.diag([np.median(col**2) for col in x.T])  # the documented default W0^-1
     nu0, nu_n = d + 2, d + 2 + n
@@ -126,7 +126,7 @@ def test_fit_dpgmm__matches_brute_force_zero_mean_em(planted_fit):
 
 def test_fit_dpgmm__restarts_on_a_subset_agree_with_restarts_on_all(planted_fit):
     x, _, full = planted_fit
-    sub = fit_dpgmm(x, seed=1, n_restarts=5, restart_subsample=1000)
+    sub = fit_dpgmm(x, seed=1, n_restarts=5, restart_subsample=1000, max_fitted_fraction=None)
     assert sub.k_star == 3
     np.testing.assert_allclose(sub.covariances, full.covariances, rtol=0.02, atol=1e-3)
     assert (sub.labels == full.labels).mean() > 0.99
@@ -145,7 +145,7 @@ def test_fit_dpgmm__exact_zeros_and_tiny_effects_are_null(rng):
     zeros = np.zeros((300, 2))  # elastic-net style
     one_zero = np.column_stack([signal[:100, 0], np.zeros(100)])  # zero on one trait only: fitted
     x = np.vstack([signal, tiny, zeros, one_zero])
-    fit = fit_dpgmm(x, n_restarts=2)
+    fit = fit_dpgmm(x, n_restarts=2, max_fitted_fraction=None)
     np.testing.assert_allclose(fit.null_cutoff, 1e-3 * np.abs(x).max(axis=0))
     assert np.all(fit.labels[600:1200] == 0)
     assert np.all(fit.labels[:600] > 0) and np.all(fit.labels[1200:] > 0)

@@ -45,6 +45,7 @@ from phenomap.genes.quadform import DEFAULT_SWITCH, quadform_pvalues
 from phenomap.io.plink import chrom_sort_key, normalise_chrom
 from phenomap.io.tables import read_tsv, write_tsv
 from phenomap.ld.blocks import canonical_build
+from phenomap.ld.matrix import read_block_ld
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +54,19 @@ RESULT_COLUMNS = ["gene", "gene_id", "chrom", "start", "stop", "n_snps", "stat",
 #: Relative size of a negative eigenvalue of R_g above which the gene is reported as not PSD
 #: (LD stored as float32 has eigenvalue noise ~1e-7 times the gene's size).
 PSD_TOLERANCE = 1e-4
-#: Build check (see :func:`check_gene_coordinates`): minimum expected number of genes hit,
-#: and the fraction of it below which the coordinates are taken to disagree.
+#: Build checks (see :func:`check_gene_coordinates`). Dense check: minimum expected number of
+#: genes hit, and the fraction of it below which the coordinates are taken to disagree.
 MIN_EXPECTED_HITS = 20
 MIN_HIT_RATIO = 0.25
-
+#: Assembly check, judged on genome-wide data only (at least this many shared chromosomes and
+#: genes on them): the measured share of genes containing a variant below MIN_SHARE_RATIO of the
+#: expected share, or variants beyond a chromosome's last gene by more than OVERFLOW_FRACTION of
+#: the chromosome's gene extent on at least OVERFLOW_CHROMOSOMES chromosomes.
+MIN_ASSEMBLY_CHROMOSOMES = 5
+MIN_ASSEMBLY_GENES = 1000
+MIN_SHARE_RATIO = 0.6
+OVERFLOW_FRACTION = 0.05
+OVERFLOW_CHROMOSOMES = 3
 
 def read_gene_table(path: str | Path) -> pd.DataFrame:
     """Read and validate a gene-location table.
@@ -200,41 +209,74 @@ def check_gene_coordinates(
     genes: pd.DataFrame, variants: pd.DataFrame, n_variants_per_gene: np.ndarray, *,
     window: int, genes_source: str, variants_source: str,
 ) -> None:
-    """Raise InputError when the gene table and the variants cannot be on the same genome build.
+    """Raise InputError when the gene table and the variants cannot be on the same genome and build.
 
-    Two checks: (1) the two share no chromosome name; (2) on the shared chromosomes, the genes
-    lying within the span of the variants contain far fewer variants than the variant density
-    predicts: under uniform placement a gene of length L (plus windows) is hit with
-    probability ``1 - exp(-density * L)``; if that expectation is at least
-    ``MIN_EXPECTED_HITS`` genes and fewer than ``MIN_HIT_RATIO`` of it are hit, positions and
-    genes disagree (e.g. exome variants on another build). Panels whose variants are spread
-    along the genome (arrays, imputed data) hit genes at the expected rate on either build,
-    so a build mix-up among those cannot be detected from positions and is not claimed.
+    Three checks:
+
+    1. the two share no chromosome name;
+    2. dense data (exomes, sequencing): on the shared chromosomes, the genes lying within the
+       span of the variants contain far fewer variants than the variant density predicts: under
+       uniform placement a gene of length L (plus windows) is hit with probability
+       ``1 - exp(-density * L)``; if that expectation is at least ``MIN_EXPECTED_HITS`` genes and
+       fewer than ``MIN_HIT_RATIO`` of it are hit, positions and genes disagree;
+    3. genome-wide data (at least ``MIN_ASSEMBLY_CHROMOSOMES`` shared chromosomes carrying
+       ``MIN_ASSEMBLY_GENES`` genes): another species or assembly shows as chromosomes of other
+       lengths. On each shared chromosome the variants should cover the table's genes: the share
+       of the table's genes that contain a variant is compared with the share expected if the
+       variants covered every gene of the chromosome at their own density; below
+       ``MIN_SHARE_RATIO`` of it, or with variants lying beyond the table's last gene by more
+       than ``OVERFLOW_FRACTION`` of the chromosome's gene extent on ``OVERFLOW_CHROMOSOMES`` or
+       more chromosomes, the table is for another genome (e.g. human genes on mouse positions).
+
+    Two builds of one species (hg19 and hg38) differ by far less than this and are not told apart
+    from positions: the cohort's ``build`` setting decides which shipped table is used.
     """
     gene_chroms, variant_chroms = set(genes.chrom), set(variants.CHROM)
-    if not gene_chroms & variant_chroms:
+    shared = gene_chroms & variant_chroms
+    if not shared:
         raise InputError(
             f"{genes_source} uses chromosomes {describe_chromosomes(gene_chroms)}; the {variants_source} use "
             f"{describe_chromosomes(variant_chroms)}: no chromosome in common. Give a gene table for the "
             "cohort's genome and build (or the cohort's own gene table)."
         )
-    expected = observed = in_span = 0
+    dense = {"expected": 0.0, "observed": 0, "genes": 0}
+    genome = {"expected": 0.0, "observed": 0, "genes": 0}
+    overflow = []
+    starts, stops = genes.start.to_numpy(), genes.stop.to_numpy()
     for c, rows in genes.groupby("chrom", sort=False).indices.items():
         pos = variants.POS.to_numpy()[(variants.CHROM == c).to_numpy()]
         if len(pos) < 2 or pos.max() == pos.min():
             continue
-        inside = rows[(genes.start.to_numpy()[rows] >= pos.min()) & (genes.stop.to_numpy()[rows] <= pos.max())]
         density = len(pos) / (pos.max() - pos.min())
-        length = genes.stop.to_numpy()[inside] - genes.start.to_numpy()[inside] + 1 + 2 * window
-        expected += float(np.sum(-np.expm1(-density * length)))
-        observed += int(np.count_nonzero(n_variants_per_gene[inside]))
-        in_span += len(inside)
-    if expected >= MIN_EXPECTED_HITS and observed < MIN_HIT_RATIO * expected:
+        hit_probability = -np.expm1(-density * (stops[rows] - starts[rows] + 1 + 2 * window))
+        inside = (starts[rows] >= pos.min()) & (stops[rows] <= pos.max())
+        hit = n_variants_per_gene[rows] > 0
+        for tally, chosen in ((dense, inside), (genome, np.ones(len(rows), bool))):
+            tally["expected"] += float(hit_probability[chosen].sum())
+            tally["observed"] += int(hit[chosen].sum())
+            tally["genes"] += int(chosen.sum())
+        extent = stops[rows].max() - starts[rows].min()
+        if extent > 0 and pos.max() - stops[rows].max() > OVERFLOW_FRACTION * extent:
+            overflow.append(f"{c}: {pos.max() / 1e6:.1f} vs {stops[rows].max() / 1e6:.1f} Mb")
+    fix = ("Check the cohort's `build` setting, give a gene table for the cohort's species and build, "
+           "or set `genes: none` to skip the gene stages.")
+    if dense["expected"] >= MIN_EXPECTED_HITS and dense["observed"] < MIN_HIT_RATIO * dense["expected"]:
         raise InputError(
-            f"only {observed} of the {in_span} genes of {genes_source} that lie within the span of the "
-            f"{variants_source} contain a variant, where about {expected:.0f} would at the variants' density: "
-            "the gene coordinates and the variant positions look like different genome builds. "
-            "Check the cohort's `build` setting or give a gene table on the cohort's build."
+            f"only {dense['observed']} of the {dense['genes']} genes of {genes_source} that lie within the span of "
+            f"the {variants_source} contain a variant, where about {dense['expected']:.0f} would at the variants' "
+            f"density: the gene coordinates and the variant positions look like different genome builds. {fix}"
+        )
+    if len(shared) < MIN_ASSEMBLY_CHROMOSOMES or genome["genes"] < MIN_ASSEMBLY_GENES:
+        return
+    measured, expected = genome["observed"] / genome["genes"], genome["expected"] / genome["genes"]
+    if measured < MIN_SHARE_RATIO * expected or len(overflow) >= OVERFLOW_CHROMOSOMES:
+        raise InputError(
+            f"{genes_source} and the {variants_source} look like different genomes or assemblies: on the "
+            f"{len(shared)} chromosomes they share, {measured:.1%} of its {genome['genes']:,} genes contain a variant "
+            f"where {expected:.1%} would if the variants covered each chromosome's genes at their density"
+            + (f", and on {len(overflow)} chromosomes the variants lie beyond its last gene ({'; '.join(overflow[:5])})"
+               if overflow else "")
+            + f". {fix}"
         )
 
 
@@ -253,18 +295,8 @@ class LDBlockFiles(Mapping):
             self.paths[name] = path
 
     def __getitem__(self, block: str) -> tuple[np.ndarray, np.ndarray]:
-        path = self.paths[block]
-        if not path.is_file():
-            raise InputError(f"LD file {path} does not exist: rerun the ld_block step for block {block}.")
-        with np.load(path) as data:
-            missing = [k for k in ("r", "ids") if k not in data.files]
-            if missing:
-                raise InputError(f"LD file {path} lacks {missing}: it must be written by the ld_block step.")
-            ids, r = data["ids"].astype(str), data["r"]
-        if r.shape != (len(ids), len(ids)):
-            raise InputError(f"LD file {path}: r has shape {r.shape} but there are {len(ids)} ids; "
-                             "rerun the ld_block step.")
-        return ids, r
+        ld = read_block_ld(self.paths[block])
+        return ld.ids, ld.r
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.paths)
@@ -417,22 +449,25 @@ def _ld_eigenvalues(effects, genes, gene, variant, ld_blocks, eps) -> _GeneLD:
 
 
 def null_variance(mixture_json: str | Path, trait_index: int) -> float:
-    """Null effect variance eps of one trait from a fitted mixture (JSON of the cluster step).
+    """Null effect variance eps of one trait from a fitted mixture (JSON of the cluster step), in effect units.
 
-    Reads ``null_variance`` (one value per trait, in the clustering's trait order; ``null`` for
-    a trait without non-null effects, returned as NaN) and returns entry ``trait_index``.
+    The mixture is fitted to effects divided by each trait's scale (``trait_scale``, see
+    :mod:`phenomap.mixture.pipeline`), so entry ``trait_index`` of ``null_variance`` (``null``
+    for a trait without non-null effects, returned as NaN) is multiplied by that trait's
+    scale squared.
     """
     path = Path(mixture_json)
     try:
-        values = json.loads(path.read_text())["null_variance"]
-        values = [np.nan if v is None else float(v) for v in values]
+        document = json.loads(path.read_text())
+        values = [np.nan if v is None else float(v) for v in document["null_variance"]]
+        scales = [float(v) for v in document["trait_scale"]]
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise InputError(f"mixture model {path} cannot be read ({err!r}): it needs a 'null_variance' list; "
-                         "rerun the cluster step.") from None
-    if not 0 <= trait_index < len(values):
+        raise InputError(f"mixture model {path} cannot be read ({err!r}): it needs 'null_variance' and "
+                         "'trait_scale' lists; rerun the cluster step.") from None
+    if not 0 <= trait_index < len(values) or len(scales) != len(values):
         raise InputError(f"trait index {trait_index} is out of range for the mixture model {path}, "
-                         f"which has {len(values)} trait(s).")
-    return values[trait_index]
+                         f"which has {len(values)} trait(s) and {len(scales)} scale(s).")
+    return values[trait_index] * scales[trait_index] ** 2
 
 
 def gene_enrichment(

@@ -57,7 +57,7 @@ zero-mean spikes. The rule is scale-free (same result in any effect unit) and ne
 assumption on the fraction of null variants. A fixed cutoff can be given instead
 (``null_cutoff``, in effect units, one value or one per trait).
 
-``max_fitted_fraction`` (off by default) caps the fitted share of the variants: the relative
+``max_fitted_fraction`` (0.2 by default, as the workflow's; None = no cap) caps the fitted share of the variants: the relative
 factor 1e-3 is raised, for all traits at once, until at most that fraction of the variants
 is left (those whose largest |gamma_ij| / max_i |gamma_ij| over traits is largest). The ML-MAGES
 reference code fits at most a fifth of the variants; on NN-shrunk genome-wide effects, whose
@@ -210,7 +210,7 @@ def fit_dpgmm(
     tol: float = 1e-6,
     seed: int = 0,
     null_cutoff: float | Sequence[float] | None = None,
-    max_fitted_fraction: float | None = None,
+    max_fitted_fraction: float | None = 0.2,
     restart_subsample: int | None = 20_000,
     variant_ids: Sequence[str] | None = None,
 ) -> MixtureFit:
@@ -229,7 +229,7 @@ def fit_dpgmm(
     null_cutoff : fixed |effect| cutoff of the null set (one value or one per trait); default
         ``NULL_RELATIVE_CUTOFF`` times each trait's largest |effect| (see the module docstring).
     max_fitted_fraction : with the default cutoff, raise it so that at most this fraction of
-        the variants is fitted; None (default) for no cap.
+        the variants is fitted (default 0.2); None for no cap.
     restart_subsample : run the restarts on at most this many fitted variants, then refit on
         all; None runs them on all.
     variant_ids : (n,) names used in error messages (default: 0-based row numbers).
