@@ -1,25 +1,35 @@
 # phenomap: from PLINK genotypes or GWAS summary statistics to genes, loci and predictions.
 # Entry point only: configuration, rule files, and the default target. See README.md.
 #
+# Configuration: `--configfile my.yaml` runs exactly the cohorts of my.yaml, every key it leaves out
+# taking the schema's default (workflow/schemas/config.schema.yaml). Without --configfile, the toy
+# default config/config.yaml runs.
+#
 # Path contract (everything under results/<cohort>/):
 #   input/     toy cohort files (simulated cohorts only)
-#   qc/        genotypes.{bed,bim,fam} after QC (the LD reference of all later stages), removed.tsv
+#   qc/        genotypes.{bed,bim,fam} after QC (GWAS and individual-level stages), removed.tsv, summary.tsv;
+#              qc/panel/ the same for a separate LD panel (`ld_panel`), the LD reference when given
 #   gwas/      <trait>.tsv  association results of the cohort's own GWAS
 #   sumstats/  <trait>.tsv  harmonised summary statistics (contract columns), <trait>.harmonise.tsv
+#   summary/   gwas.tsv     per trait: source, variants kept, lambda_GC, top locus
 #   ld/        blocks.tsv, blocks/<block>.npz + .ldscore.tsv, ldscores.tsv
 #   shrinkage/ sims/<block>.npz, model/ (ensemble), <trait>.tsv (sumstats + BETA_SHRUNK, BETA_SHRUNK_SD)
-#   clusters/  labels.tsv (per variant: effects, cluster, posterior), mixture.json, types.tsv
-#   genes/     enrichment/<trait>.tsv gene tests (stat, p, q), summary.tsv, candidates.tsv
-#   figures/   clusters/<a>__<b>.png (effects by cluster), manhattan/<trait>.png, gene_qq.png
+#   clusters/  labels.tsv (per variant: scaled effects, cluster, posterior), mixture.json, types.tsv
+#   genes/     enrichment/<trait>.tsv gene tests (stat, p, q), summary.tsv, candidates.tsv (cohorts with genes)
+#   figures/   gwas/<trait>.png (Manhattan + QQ, lambda_GC), clusters/<a>__<b>.png, manhattan/<trait>.png, gene_qq.png
 #   gpatlas/   split.tsv, {pheno,geno}_model.pt, *_curve.tsv, predictions.tsv, metrics.tsv,
 #              importance.tsv, interactions.tsv (VIDA), interaction_pairs.tsv
+
+from pathlib import Path
 
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+if not workflow.overwrite_configfiles:
+
+    configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
 
 
 include: "workflow/rules/common.smk"

@@ -15,7 +15,7 @@ with rule_logging(snakemake.log[0]):
         settings=Settings(**snakemake.params.settings),
         seed=snakemake.params.seed,
         test_fraction=snakemake.params.test_fraction,
-        split_file=snakemake.params.split_file,
+        split_file=snakemake.input.split_file or None,
         device=snakemake.params.device,
         threads=snakemake.threads,
     )

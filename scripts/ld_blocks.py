@@ -9,7 +9,7 @@ with rule_logging(snakemake.log[0]):
         snakemake.input.geno[0].removesuffix(".bed"),
         snakemake.output.blocks,
         source=snakemake.params.source,
-        table=snakemake.params.table,
+        table=snakemake.input.table or None,
         population=snakemake.params.population,
         build=snakemake.params.build,
         resources_dir=snakemake.params.resources_dir,

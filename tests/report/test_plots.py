@@ -126,7 +126,7 @@ def test_effect_scatter__clusters_points_and_ellipses(rng, tmp_path):
         assert ellipse.center == (0, 0)
         assert ellipse.get_facecolor()[3] == 0  # facecolor none
         np.testing.assert_allclose(ellipse.get_edgecolor(), collection.get_facecolor()[0])
-    assert ax.get_xlabel() == "shrunk effect on t3" and ax.get_ylabel() == "shrunk effect on t1"
+    assert ax.get_xlabel() == "effect on t3 / trait scale" and ax.get_ylabel() == "effect on t1 / trait scale"
     low, high = ax.get_xlim()
     assert low == -high and high >= np.abs(effects.t3).max()
 

@@ -2,16 +2,32 @@
 # Each path template is defined once here (PATHS) and used through these helpers.
 
 import csv
+import sys
 from pathlib import Path
 
-from snakemake.utils import validate
-
+from phenomap.config import (
+    ConfigError,
+    check_cohort_inputs,
+    check_gene_table,
+    load_schema,
+    made_by_the_workflow,
+    validate_config,
+)
 from phenomap.mixture.dpgmm import MAX_TRAITS
 from phenomap.seeds import SEED_OFFSETS  # every stochastic rule draws from seed + its offset
 from phenomap.sim.cohort import ToyParams
 
 
-validate(config, "../schemas/config.schema.yaml")
+def stop_with(error):
+    """End the run before any job with the configuration problems, one per line."""
+    sys.exit(f"phenomap: the configuration cannot run:\n{error}\n(every key: config/config.yaml; "
+             "input formats: config/README.md)")
+
+
+try:
+    validate_config(config, load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
+except ConfigError as err:
+    stop_with(err)
 
 RESOURCES_DIR = Path(workflow.basedir) / "resources"
 COHORTS = config["cohorts"]
@@ -21,10 +37,19 @@ PATHS = {
     "toy_genotypes": "results/{cohort}/input/genotypes",
     "toy_pheno": "results/{cohort}/input/pheno.tsv",
     "toy_covar": "results/{cohort}/input/covar.tsv",
+    "toy_pedigree": "results/{cohort}/input/pedigree.tsv",
     "toy_genes": "results/{cohort}/input/genes.tsv",
+    # QC'd genotypes of the cohort itself (GWAS and every individual-level stage) ...
     "qc_genotypes": "results/{cohort}/qc/genotypes",
+    "qc_removed": "results/{cohort}/qc/removed.tsv",
+    "qc_summary": "results/{cohort}/qc/summary.tsv",
+    # ... and of a separate LD panel (`ld_panel`), the LD reference when given
+    "qc_panel": "results/{cohort}/qc/panel/genotypes",
     "gwas": "results/{cohort}/gwas/{trait}.tsv",
     "sumstats": "results/{cohort}/sumstats/{trait}.tsv",
+    "harmonise_log": "results/{cohort}/sumstats/{trait}.harmonise.tsv",
+    "gwas_summary": "results/{cohort}/summary/gwas.tsv",
+    "gwas_figure": "results/{cohort}/figures/gwas/{trait}.png",
     "ld_blocks": "results/{cohort}/ld/blocks.tsv",
     "ld_block": "results/{cohort}/ld/blocks/{block}.npz",
     "ld_block_scores": "results/{cohort}/ld/blocks/{block}.ldscore.tsv",
@@ -68,11 +93,21 @@ wildcard_constraints:
 
 
 def config_error(cohort, message):
-    return ValueError(f"config: cohorts.{cohort}: {message} (see config/README.md)")
+    return ConfigError(f"config: cohorts.{cohort}: {message}")
 
 
 def is_toy(cohort):
     return "toy" in COHORTS[cohort]
+
+
+def has_genotypes(cohort):
+    """True for cohorts with individual-level genotypes of their own (toy or `bfile`)."""
+    return is_toy(cohort) or "bfile" in COHORTS[cohort]
+
+
+def has_phenotypes(cohort):
+    """True for cohorts with genotypes and phenotypes (the GWAS and G->P stages run)."""
+    return is_toy(cohort) or ("bfile" in COHORTS[cohort] and "pheno" in COHORTS[cohort])
 
 
 def check_cohort(cohort):
@@ -91,22 +126,42 @@ def check_cohort(cohort):
         raise config_error(cohort, "give `pheno` (to run a GWAS) or `sumstats` (external results)")
     if "pheno" in c and "bfile" not in c:
         raise config_error(cohort, "`pheno` needs `bfile` genotypes to run a GWAS")
+    if "pedigree" in c and "bfile" not in c:
+        raise config_error(cohort, "`pedigree` describes the cohort's genotyped samples: it needs `bfile`")
     if ld_blocks_source(cohort) == "shipped" and not {"build", "population"} <= set(c):
         raise config_error(cohort, "shipped LD blocks need `build` and `population` (or set ld_blocks: data)")
-    if "genes" not in c and "build" not in c:
-        raise config_error(cohort, "the gene tests need `genes` (your gene table) or `build` (the shipped table)")
 
 
 def genotypes_prefix(cohort):
-    """PLINK prefix of the cohort's own genotypes (simulated for toy cohorts)."""
+    """PLINK prefix of the cohort's own genotypes before QC (simulated for toy cohorts), or None."""
     if is_toy(cohort):
         return PATHS["toy_genotypes"].format(cohort=cohort)
     return COHORTS[cohort].get("bfile")
 
 
-def panel_prefix(cohort):
-    """PLINK prefix of the LD reference: `ld_panel` if given, else the cohort genotypes."""
-    return COHORTS[cohort].get("ld_panel") or genotypes_prefix(cohort)
+def qc_genotypes(cohort):
+    """Prefix of the cohort's own QC'd genotypes: the GWAS and every individual-level stage read them."""
+    return PATHS["qc_genotypes"].format(cohort=cohort)
+
+
+def ld_reference(cohort):
+    """Prefix of the QC'd LD reference: the QC'd `ld_panel` when given, else the cohort's QC'd genotypes."""
+    return PATHS["qc_panel" if COHORTS[cohort].get("ld_panel") else "qc_genotypes"].format(cohort=cohort)
+
+
+def ld_reference_files(wildcards):
+    return bfile_files(ld_reference(wildcards.cohort))
+
+
+def qc_source(wildcards):
+    """Raw fileset behind a QC output: the LD panel for `qc/panel`, else the cohort's genotypes."""
+    raw = COHORTS[wildcards.cohort]["ld_panel"] if wildcards.qcdir == "qc/panel" else genotypes_prefix(wildcards.cohort)
+    return bfile_files(raw)
+
+
+def pedigree_path(cohort):
+    """The cohort's pedigree (`IID SIRE DAM`), used by QC to find founders; None if not given."""
+    return PATHS["toy_pedigree"].format(cohort=cohort) if is_toy(cohort) else COHORTS[cohort].get("pedigree")
 
 
 def pheno_path(cohort):
@@ -141,8 +196,10 @@ def traits(cohort):
         return list(c["traits"])
     names = list(c.get("sumstats", {}))
     if "pheno" in c:
+        if not Path(c["pheno"]).is_file():
+            raise config_error(cohort, f"pheno: phenotype file {c['pheno']} does not exist; check the path")
         with open(c["pheno"]) as fh:
-            header = next(csv.reader(fh, delimiter="\t"))
+            header = fh.readline().split()
         names += [t for t in header[2:] if t not in names]
     return names
 
@@ -158,25 +215,53 @@ def sumstats_source(wildcards):
 
 
 def sumstats_options(wildcards):
-    """Reader options: from the config for external files, contract defaults for our GWAS."""
+    """Reader and harmoniser options: from the config for external files, the contract for our GWAS.
+
+    Our own GWAS of the LD reference's own genotypes needs no strand resolution (same_genotypes);
+    with a separate `ld_panel` it is harmonised like external statistics.
+    """
     entry = external_sumstats(wildcards.cohort, wildcards.trait)
+    common = dict(ambiguous_margin=config["harmonise"]["ambiguous_margin"])
     if entry is None:
-        return dict(fmt="generic", columns=None, n=None, allow_missing=True, match_by="id")
-    return dict(
+        own_reference = not COHORTS[wildcards.cohort].get("ld_panel")
+        return common | dict(fmt="generic", columns=None, n=None, allow_missing=True, match_by="id",
+                             same_genotypes=own_reference)
+    return common | dict(
         fmt=entry.get("format", "auto"),
         columns=entry.get("columns"),
         n=entry.get("n"),
         allow_missing=entry.get("allow_missing", False),
         match_by=entry.get("match_by", "auto"),
+        same_genotypes=False,
     )
 
 
+def gwas_description(cohort, trait):
+    """Where a trait's statistics come from, in words (summary table and figure titles)."""
+    entry = external_sumstats(cohort, trait)
+    if entry:
+        return f"external summary statistics {entry['path']}"
+    gwas = config["gwas"]
+    if gwas["model"] == "lmm":
+        return "mixed model" + (" (LOCO)" if gwas["loco"] else "")
+    return f"linear model, {gwas['engine']}"
+
+
 def gene_table(cohort):
-    """Gene table of a cohort: the toy cohort's own, the cohort's `genes`, or the shipped one of its `build`."""
+    """Gene table of a cohort, or None when it has none (the gene stages are then skipped).
+
+    The toy cohort's own; else the cohort's `genes` (`none` = no gene stages); else the shipped table of
+    its `build`; else none (e.g. a non-human cohort without a gene table).
+    """
     if is_toy(cohort):
         return PATHS["toy_genes"].format(cohort=cohort)
-    if "genes" in COHORTS[cohort]:
-        return COHORTS[cohort]["genes"]
+    genes = COHORTS[cohort].get("genes")
+    if genes == "none":
+        return None
+    if genes:
+        return genes
+    if "build" not in COHORTS[cohort]:
+        return None
     from phenomap.genes.enrichment import shipped_gene_table  # here: scipy.stats would slow every start-up
 
     return str(shipped_gene_table(RESOURCES_DIR, COHORTS[cohort]["build"]))
@@ -213,33 +298,88 @@ def total_block_variants(blocks_table):
         return sum(int(row["n_variants"]) for row in csv.DictReader(fh, delimiter="\t"))
 
 
-def gpatlas_genotypes(wildcards):
-    """G-P Atlas input: the cohort's QC'd genotypes, unless QC ran on a separate LD panel."""
-    if COHORTS[wildcards.cohort].get("ld_panel"):
-        return bfile_files(genotypes_prefix(wildcards.cohort))
-    return bfile_files(PATHS["qc_genotypes"].format(cohort=wildcards.cohort))
+def ld_block_mem_mb(wildcards, input):
+    """Memory of one per-block LD job from the block's size (see phenomap.ld.matrix.block_ld_memory_mb)."""
+    from phenomap.ld.matrix import block_ld_memory_mb
+
+    with open(input.blocks) as fh:
+        size = next(int(row["n_variants"]) for row in csv.DictReader(fh, delimiter="\t")
+                    if row["block"] == wildcards.block)
+    with open(input.geno[2]) as fh:
+        n_samples = sum(1 for _ in fh)
+    return block_ld_memory_mb(n_samples, size, config["ld"]["chunk_variants"])
+
+
+def gwas_mem_mb(wildcards, input):
+    """Memory of one GWAS job: `resources.gwas_mem_mb`, or more for a mixed model on many samples."""
+    if config["gwas"]["model"] != "lmm":
+        return config["resources"]["gwas_mem_mb"]
+    from phenomap.gwas.lmm import lmm_memory_mb
+
+    with open(input.geno[2]) as fh:
+        n_samples = sum(1 for _ in fh)
+    return max(config["resources"]["gwas_mem_mb"], lmm_memory_mb(n_samples, config["gwas"]["chunk_variants"]))
 
 
 def gpatlas_outputs(cohort):
     """Final G-P Atlas outputs of a cohort with genotypes and phenotypes (none otherwise)."""
-    c = COHORTS[cohort]
-    if not config["gpatlas"]["enabled"] or not (is_toy(cohort) or ("bfile" in c and "pheno" in c)):
+    if not config["gpatlas"]["enabled"] or not has_phenotypes(cohort):
         return []
     names = ["gpatlas_predictions", "gpatlas_metrics", "gpatlas_importance", "gpatlas_interactions", "gpatlas_pairs"]
     return [PATHS[name].format(cohort=cohort) for name in names]
 
 
+def gene_outputs(cohort, names):
+    """Gene-test, gene-summary and gene-figure outputs of a cohort with a gene table (none otherwise)."""
+    if gene_table(cohort) is None:
+        return []
+    out = [PATHS[template].format(cohort=cohort, trait=t) for template in ("gene_tests", "manhattan") for t in names]
+    return out + [PATHS[name].format(cohort=cohort) for name in ("gene_summary", "gene_candidates", "gene_qq")]
+
+
+def check_inputs():
+    """Validate every cohort's config and input files before any job runs; print what was found.
+
+    Runs in the main snakemake process only (cluster jobs re-read the Snakefile and skip it).
+    """
+    problems = []
+    for cohort in COHORTS:
+        try:
+            check_cohort(cohort)
+            if is_toy(cohort):
+                continue
+            notes = check_cohort_inputs(cohort, COHORTS[cohort], traits(cohort), config["gwas"]["covariates"])
+            genes = gene_table(cohort)
+            if genes is None:
+                notes.append("no gene table (`genes: none`, or no `genes`/`build`): gene tests, gene summaries and "
+                             "gene figures are skipped; every other stage runs")
+            else:
+                reference = COHORTS[cohort].get("ld_panel") or COHORTS[cohort]["bfile"]
+                if not (made_by_the_workflow(genes) or made_by_the_workflow(reference)):
+                    notes += check_gene_table(genes, reference, window=config["genes"]["window"])
+        except ConfigError as err:
+            problems.append(str(err))
+            continue
+        for note in notes:
+            print(f"phenomap: cohort {cohort}: {note}", file=sys.stderr)
+    if problems:
+        stop_with("\n".join(problems))
+
+
 def final_outputs():
     out = []
     for cohort in COHORTS:
-        check_cohort(cohort)
-        names = traits(cohort)  # reads the phenotype header when the config lists no traits
-        out.append(f"results/{cohort}/qc/removed.tsv")
-        out += [PATHS["sumstats"].format(cohort=cohort, trait=t) for t in names]
+        names = traits(cohort)
+        if has_genotypes(cohort):
+            out += [PATHS["qc_removed"].format(cohort=cohort), PATHS["qc_summary"].format(cohort=cohort)]
+        out.append(PATHS["gwas_summary"].format(cohort=cohort))
+        out += [PATHS["gwas_figure"].format(cohort=cohort, trait=t) for t in names]
         out.append(PATHS["ld_scores"].format(cohort=cohort))
-        out += [PATHS["gene_tests"].format(cohort=cohort, trait=t) for t in names]
-        out += [PATHS["manhattan"].format(cohort=cohort, trait=t) for t in names]
-        out += [PATHS[name].format(cohort=cohort)
-                for name in ("cluster_labels", "gene_summary", "gene_candidates", "cluster_figures", "gene_qq")]
+        out += [PATHS[name].format(cohort=cohort) for name in ("cluster_labels", "cluster_figures")]
+        out += gene_outputs(cohort, names)
         out += gpatlas_outputs(cohort)
     return out
+
+
+if workflow.is_main_process:
+    check_inputs()

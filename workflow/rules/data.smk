@@ -1,4 +1,4 @@
-# Data rules: toy cohort, genotype QC, GWAS and summary-statistics harmonisation.
+# Data rules: toy cohort, genotype QC, GWAS, summary-statistics harmonisation and the GWAS summary.
 
 
 rule toy_cohort:
@@ -7,7 +7,7 @@ rule toy_cohort:
         geno=multiext(PATHS["toy_genotypes"], *BFILE_EXT),
         pheno=PATHS["toy_pheno"],
         covar=PATHS["toy_covar"],
-        pedigree="results/{cohort}/input/pedigree.tsv",
+        pedigree=PATHS["toy_pedigree"],
         genes=PATHS["toy_genes"],
         truth="results/{cohort}/input/truth_effects.tsv",
     params:
@@ -25,19 +25,23 @@ rule toy_cohort:
 
 
 rule qc:
-    """Sample and variant QC (call rates, MAF, HWE) of the cohort genotypes or LD panel."""
+    """Sample and variant QC (call rates, MAF, HWE on founders) of the cohort's genotypes (qc/) or its LD panel (qc/panel/)."""
     input:
-        geno=lambda wc: bfile_files(panel_prefix(wc.cohort)),
+        geno=qc_source,
+        pedigree=lambda wc: (pedigree_path(wc.cohort) or []) if wc.qcdir == "qc" else [],
     output:
-        geno=multiext(PATHS["qc_genotypes"], *BFILE_EXT),
-        removed="results/{cohort}/qc/removed.tsv",
+        geno=multiext("results/{cohort}/{qcdir}/genotypes", *BFILE_EXT),
+        removed="results/{cohort}/{qcdir}/removed.tsv",
+        summary="results/{cohort}/{qcdir}/summary.tsv",
+    wildcard_constraints:
+        qcdir="qc|qc/panel",
     params:
         qc=config["qc"],
         chunk=config["ld"]["chunk_variants"],
     log:
-        "logs/qc/{cohort}.log",
+        "logs/qc/{cohort}/{qcdir}.log",
     benchmark:
-        "benchmarks/qc/{cohort}.tsv"
+        "benchmarks/qc/{cohort}/{qcdir}.tsv"
     resources:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
@@ -46,7 +50,7 @@ rule qc:
 
 
 rule gwas:
-    """Linear-regression GWAS of one trait on the QC'd genotypes (numpy or plink2 engine)."""
+    """GWAS of one trait on the cohort's QC'd genotypes: linear model (numpy or plink2) or LOCO mixed model."""
     input:
         geno=multiext(PATHS["qc_genotypes"], *BFILE_EXT),
         pheno=lambda wc: pheno_path(wc.cohort),
@@ -54,16 +58,18 @@ rule gwas:
     output:
         PATHS["gwas"],
     params:
+        model=config["gwas"]["model"],
         engine=config["gwas"]["engine"],
+        loco=config["gwas"]["loco"],
         covariates=config["gwas"]["covariates"],
         chunk=config["gwas"]["chunk_variants"],
-    threads: 1
+    threads: config["gwas"]["threads"]
     log:
         "logs/gwas/{cohort}/{trait}.log",
     benchmark:
         "benchmarks/gwas/{cohort}/{trait}.tsv"
     resources:
-        mem_mb=config["resources"]["gwas_mem_mb"],
+        mem_mb=gwas_mem_mb,
         runtime=config["resources"]["runtime_min"],
     script:
         "../../scripts/gwas.py"
@@ -73,10 +79,10 @@ rule sumstats:
     """Harmonise one trait's summary statistics to the LD reference (IDs, alleles, strand)."""
     input:
         source=sumstats_source,
-        panel=multiext(PATHS["qc_genotypes"], *BFILE_EXT),
+        panel=ld_reference_files,
     output:
         table=PATHS["sumstats"],
-        report="results/{cohort}/sumstats/{trait}.harmonise.tsv",
+        report=PATHS["harmonise_log"],
     params:
         options=sumstats_options,
     log:
@@ -88,3 +94,43 @@ rule sumstats:
         runtime=config["resources"]["runtime_min"],
     script:
         "../../scripts/sumstats.py"
+
+
+rule gwas_summary:
+    """Per trait: where the statistics come from, variants kept by harmonisation, lambda_GC, top loci."""
+    input:
+        tables=lambda wc: [PATHS["sumstats"].format(cohort=wc.cohort, trait=t) for t in traits(wc.cohort)],
+        reports=lambda wc: [PATHS["harmonise_log"].format(cohort=wc.cohort, trait=t) for t in traits(wc.cohort)],
+    output:
+        PATHS["gwas_summary"],
+    params:
+        traits=lambda wc: traits(wc.cohort),
+        sources=lambda wc: [gwas_description(wc.cohort, t) for t in traits(wc.cohort)],
+    log:
+        "logs/gwas_summary/{cohort}.log",
+    benchmark:
+        "benchmarks/gwas_summary/{cohort}.tsv"
+    resources:
+        mem_mb=config["resources"]["default_mem_mb"],
+        runtime=config["resources"]["runtime_min"],
+    script:
+        "../../scripts/gwas_summary.py"
+
+
+rule plot_gwas:
+    """SNP-level Manhattan and QQ plot of one trait's -log10 P, with lambda_GC."""
+    input:
+        PATHS["sumstats"],
+    output:
+        PATHS["gwas_figure"],
+    params:
+        source=lambda wc: gwas_description(wc.cohort, wc.trait),
+    log:
+        "logs/plot_gwas/{cohort}/{trait}.log",
+    benchmark:
+        "benchmarks/plot_gwas/{cohort}/{trait}.tsv"
+    resources:
+        mem_mb=config["resources"]["default_mem_mb"],
+        runtime=config["resources"]["runtime_min"],
+    script:
+        "../../scripts/plot_gwas.py"

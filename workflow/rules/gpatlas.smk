@@ -15,8 +15,9 @@ GPATLAS_TRAINING = {k: GPATLAS[k] for k in GPATLAS_SETTINGS}
 rule gpatlas_pheno:
     """G-P Atlas tier 1: fix the train/test split and train the phenotype denoising autoencoder."""
     input:
-        geno=gpatlas_genotypes,
+        geno=lambda wc: bfile_files(qc_genotypes(wc.cohort)),
         pheno=lambda wc: pheno_path(wc.cohort),
+        split_file=GPATLAS["split_file"] or [],
     output:
         split=PATHS["gpatlas_split"],
         model=PATHS["gpatlas_pheno_model"],
@@ -26,7 +27,6 @@ rule gpatlas_pheno:
         settings=GPATLAS_TRAINING,
         seed=GPATLAS_SEED,
         test_fraction=GPATLAS["test_fraction"],
-        split_file=GPATLAS["split_file"],
         device=GPATLAS["device"],
     threads: GPATLAS["threads"]
     log:
@@ -44,7 +44,7 @@ rule gpatlas_pheno:
 rule gpatlas_geno:
     """G-P Atlas tier 2: train the genotype encoder into the tier-1 decoder."""
     input:
-        geno=gpatlas_genotypes,
+        geno=lambda wc: bfile_files(qc_genotypes(wc.cohort)),
         pheno=lambda wc: pheno_path(wc.cohort),
         split=PATHS["gpatlas_split"],
         model=PATHS["gpatlas_pheno_model"],
@@ -72,7 +72,7 @@ rule gpatlas_geno:
 rule gpatlas_evaluate:
     """G-P Atlas predictions of every sample and held-out metrics beside ridge and lasso."""
     input:
-        geno=gpatlas_genotypes,
+        geno=lambda wc: bfile_files(qc_genotypes(wc.cohort)),
         pheno=lambda wc: pheno_path(wc.cohort),
         split=PATHS["gpatlas_split"],
         model=PATHS["gpatlas_model"],
@@ -100,7 +100,7 @@ rule gpatlas_evaluate:
 rule gpatlas_importance:
     """G-P Atlas locus importance (feature ablation), VIDA scores and pairwise interactions."""
     input:
-        geno=gpatlas_genotypes,
+        geno=lambda wc: bfile_files(qc_genotypes(wc.cohort)),
         pheno=lambda wc: pheno_path(wc.cohort),
         split=PATHS["gpatlas_split"],
         model=PATHS["gpatlas_model"],

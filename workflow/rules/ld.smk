@@ -4,12 +4,12 @@
 checkpoint ld_blocks:
     """Partition the LD reference into approximately independent blocks."""
     input:
-        geno=multiext(PATHS["qc_genotypes"], *BFILE_EXT),
+        geno=ld_reference_files,
+        table=lambda wc: ld_blocks_table(wc.cohort) or [],
     output:
         blocks=PATHS["ld_blocks"],
     params:
         source=lambda wc: ld_blocks_source(wc.cohort),
-        table=lambda wc: ld_blocks_table(wc.cohort),
         build=lambda wc: COHORTS[wc.cohort].get("build"),
         population=lambda wc: COHORTS[wc.cohort].get("population"),
         resources_dir=str(RESOURCES_DIR),
@@ -28,7 +28,7 @@ checkpoint ld_blocks:
 rule ld_block:
     """Correlation matrix (float32) and LD scores of one block."""
     input:
-        geno=multiext(PATHS["qc_genotypes"], *BFILE_EXT),
+        geno=ld_reference_files,
         blocks=PATHS["ld_blocks"],
     output:
         ld=PATHS["ld_block"],
@@ -41,7 +41,7 @@ rule ld_block:
     benchmark:
         "benchmarks/ld_block/{cohort}/{block}.tsv"
     resources:
-        mem_mb=config["resources"]["ld_block_mem_mb"],
+        mem_mb=ld_block_mem_mb,
         runtime=config["resources"]["runtime_min"],
     script:
         "../../scripts/ld_block.py"

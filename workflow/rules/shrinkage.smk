@@ -7,7 +7,7 @@ SHRINK = config["shrinkage"]
 rule simulate_training:
     """Simulated GWAS (true and estimated effects) on one LD block, for every grid setting."""
     input:
-        geno=multiext(PATHS["qc_genotypes"], *BFILE_EXT),
+        geno=ld_reference_files,
         blocks=PATHS["ld_blocks"],
         ld=PATHS["ld_block"],
     output:
@@ -72,7 +72,7 @@ rule shrink:
     benchmark:
         "benchmarks/shrink/{cohort}/{trait}.tsv"
     resources:
-        mem_mb=config["resources"]["ld_block_mem_mb"],
+        mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
     script:
         "../../scripts/shrink.py"

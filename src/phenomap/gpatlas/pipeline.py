@@ -78,7 +78,7 @@ def run_geno_tier(bfile: str, pheno: str, *, traits, split: str, pheno_model: st
 
 
 def run_evaluation(bfile: str, pheno: str, *, traits, split: str, model: str, out_predictions: str,
-                   out_metrics: str, baselines=("ridge", "lasso"), lasso_alphas: int = 20, lasso_folds: int = 5,
+                   out_metrics: str, baselines=("ridge", "lasso", "pairwise"), lasso_alphas: int = 20, lasso_folds: int = 5,
                    seed: int = 0, threads: int = 1, chunk: int = 4096) -> pd.DataFrame:
     """Predictions of every sample and held-out metrics of the model and its baselines."""
     configure_torch(threads)

@@ -343,9 +343,9 @@ def make_ld_blocks(
     population: str | None = None,
     build: str | None = None,
     resources_dir: str | Path = "resources",
-    target_variants: int = 500,
+    target_variants: int = 400,
     min_variants: int = 50,
-    max_variants: int = 2000,
+    max_variants: int = 1500,
     window: int = 100,
     chunk: int = 2000,
 ) -> pd.DataFrame:

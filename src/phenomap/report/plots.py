@@ -156,10 +156,10 @@ def effect_scatter(
         axis(-limit, limit)
     ax.axhline(0, color="black", lw=0.5)
     ax.axvline(0, color="black", lw=0.5)
-    title = f"shrunk effects: {traits[1]} against {traits[0]}, 2-sigma cluster ellipses"
+    title = f"effects: {traits[1]} against {traits[0]}, 2-sigma cluster ellipses"
     if len(labels) < n_total:
         title += f"\n{len(labels):,} of {n_total:,} variants shown (random subset, non-null first)"
-    ax.set(xlabel=f"shrunk effect on {traits[0]}", ylabel=f"shrunk effect on {traits[1]}", title=title)
+    ax.set(xlabel=f"effect on {traits[0]} / trait scale", ylabel=f"effect on {traits[1]} / trait scale", title=title)
     ax.legend(fontsize="small", markerscale=2, loc="best")
     _save(figure, path)
     return figure
@@ -230,21 +230,9 @@ def manhattan(
         log.info("%d of %d variants have no %s value: not plotted", int((~plotted).sum()), len(value), value_column)
     chrom, pos, size = chrom[plotted], pos[plotted], np.abs(value[plotted])
 
-    chromosomes = pd.Series(np.unique(chrom), dtype=str)
-    chromosomes = chromosomes.iloc[np.argsort(chrom_sort_key(chromosomes).to_numpy(), kind="stable")].tolist()
-    index = pd.Index(chromosomes)
-    chrom_index = index.get_indexer(chrom)
-    lengths = pd.Series(pos).groupby(chrom_index).max().to_numpy()
-    offsets = np.cumsum(lengths) - lengths
-    x = pos + offsets[chrom_index]
-
     figure = Figure(figsize=(12, 4.5), layout="constrained")
     ax = figure.subplots()
-    for parity, colour in enumerate(CHROM_COLOURS):
-        on = chrom_index % 2 == parity
-        ax.scatter(x[on], size[on], s=5, color=colour, rasterized=True)
-    spans = pd.Series(x).groupby(chrom_index).agg(["min", "max"])
-    ax.set_xticks(spans.mean(axis=1).to_numpy(), chromosomes)
+    x, chrom_index, index = _draw_manhattan(ax, chrom, pos, size)
     if genes is not None:
         hits = _gene_hits(genes, q_threshold, max_labels, index, chrom_index, pos, size)
         if hits:
@@ -257,6 +245,55 @@ def manhattan(
     ax.set(xlabel="chromosome", ylabel="|shrunk effect|" if shrunk else f"|{value_column}|", title=title)
     ax.set_ylim(bottom=0)
     ax.margins(x=0.01)
+    _save(figure, path)
+    return figure
+
+
+def _draw_manhattan(ax, chrom: np.ndarray, pos: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+    """Scatter ``y`` along the genome on ``ax``; returns x positions, chromosome index per point and the
+    chromosomes in natural order (x = POS plus the largest POS of every earlier chromosome)."""
+    chromosomes = pd.Series(np.unique(chrom), dtype=str)
+    chromosomes = chromosomes.iloc[np.argsort(chrom_sort_key(chromosomes).to_numpy(), kind="stable")].tolist()
+    index = pd.Index(chromosomes)
+    chrom_index = index.get_indexer(chrom)
+    lengths = pd.Series(pos).groupby(chrom_index).max().to_numpy()
+    offsets = np.cumsum(lengths) - lengths
+    x = pos + offsets[chrom_index]
+    for parity, colour in enumerate(CHROM_COLOURS):
+        on = chrom_index % 2 == parity
+        ax.scatter(x[on], y[on], s=5, color=colour, rasterized=True)
+    spans = pd.Series(x).groupby(chrom_index).agg(["min", "max"])
+    ax.set_xticks(spans.mean(axis=1).to_numpy(), chromosomes)
+    return x, chrom_index, index
+
+
+def gwas_plot(table: pd.DataFrame, path: str | Path, *, lambda_gc: float, title: str = "",
+              threshold: float = 5e-8) -> Figure:
+    """SNP-level Manhattan plot of -log10 P (with the ``threshold`` line) beside the QQ plot, lambda_GC shown.
+
+    Parameters
+    ----------
+    table : summary statistics with ``CHROM POS P`` (NA P values are not plotted).
+    lambda_gc : genomic control inflation of these statistics, printed on both panels.
+    """
+    missing = [c for c in ("CHROM", "POS", "P") if c not in table.columns]
+    if missing:
+        raise InputError(f"the summary statistics lack column(s) {missing}; a GWAS plot needs CHROM, POS and P.")
+    p = _numeric(table.P, "P column", table)
+    keep = ~np.isnan(p)
+    p = np.clip(p[keep], np.finfo(float).tiny, 1.0)
+    chrom = normalise_chrom(table.CHROM[keep], source="summary statistics").to_numpy()
+    pos = _numeric(table.POS, "POS column", table)[keep]
+    figure = Figure(figsize=(14, 4.5), layout="constrained")
+    manhattan_ax, qq_ax = figure.subplots(1, 2, width_ratios=[3, 1])
+    _draw_manhattan(manhattan_ax, chrom, pos, -np.log10(p))
+    manhattan_ax.axhline(-np.log10(threshold), color="tab:red", lw=0.8, ls="--", label=f"P = {threshold:g}")
+    manhattan_ax.legend(loc="upper right", fontsize="small")
+    manhattan_ax.set(xlabel="chromosome", ylabel="-log10 P", title=f"{title}  (lambda_GC = {lambda_gc:.3f})")
+    manhattan_ax.set_ylim(bottom=0)
+    manhattan_ax.margins(x=0.01)
+    _draw_qq(qq_ax, {f"{keep.sum():,} variants": p}, unit="variants")
+    qq_ax.text(0.97, 0.03, f"lambda_GC = {lambda_gc:.3f}", transform=qq_ax.transAxes, ha="right", va="bottom")
     _save(figure, path)
     return figure
 
@@ -325,14 +362,21 @@ def qq_plot(pvalues: Mapping[str, np.ndarray], path: str | Path, *, title: str =
     """
     figure = Figure(figsize=(5.5, 5.5), layout="constrained")
     ax = figure.subplots()
+    _draw_qq(ax, {trait: _valid_pvalues(trait, values) for trait, values in pvalues.items()}, unit="genes")
+    ax.set_title(title)
+    _save(figure, path)
+    return figure
+
+
+def _draw_qq(ax, pvalues: Mapping[str, np.ndarray], *, unit: str) -> None:
+    """QQ points of each series (valid p-values in (0, 1]), the y = x line and the 95% null band."""
     largest_n = 0
-    for trait, values in pvalues.items():
-        p = _valid_pvalues(trait, values)
+    for name, p in pvalues.items():
         if p.size == 0:
-            log.info("trait %s has no gene p-value: left out of the QQ plot", trait)
+            log.info("%s has no p-value: left out of the QQ plot", name)
             continue
-        expected = _expected_log_p(p.size)
-        ax.plot(expected, -np.log10(np.sort(p)), marker="o", ms=3, ls="none", label=f"{trait} ({p.size:,} genes)")
+        label = name if name.endswith(unit) else f"{name} ({p.size:,} {unit})"
+        ax.plot(_expected_log_p(p.size), -np.log10(np.sort(p)), marker="o", ms=3, ls="none", label=label)
         largest_n = max(largest_n, p.size)
     if largest_n:
         i = np.arange(1, largest_n + 1)
@@ -341,11 +385,9 @@ def qq_plot(pvalues: Mapping[str, np.ndarray], path: str | Path, *, title: str =
                         label=f"95% band under the null (n = {largest_n:,})")
         ax.legend(fontsize="small", loc="upper left")
     ax.axline((0, 0), slope=1, color="grey", lw=1)
-    ax.set(xlabel="expected -log10 p", ylabel="observed -log10 p", title=title)
+    ax.set(xlabel="expected -log10 p", ylabel="observed -log10 p")
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
-    _save(figure, path)
-    return figure
 
 
 def _valid_pvalues(trait: str, values) -> np.ndarray:

@@ -1,0 +1,105 @@
+"""Configuration: schema errors one line each with a suggestion, defaults filled, start-up checks of input files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from phenomap.config import ConfigError, check_cohort_inputs, load_schema, validate_config
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
+
+
+def cohort_config(**cohort) -> dict:
+    return {"cohorts": {"mine": {"bfile": "x", "pheno": "y", **cohort}}}
+
+
+def test_validate_config__fills_every_default_from_the_schema():
+    config = validate_config(cohort_config(), SCHEMA)
+    assert config["seed"] == 20261125
+    assert config["shrinkage"]["n_models"] == 10 and config["shrinkage"]["grid"]["h2"] == [0.3, 0.7]
+    assert config["gwas"]["model"] == "linear" and config["gwas"]["loco"] is True
+    assert config["gpatlas"]["vida"]["max_loci"] == 3000
+    assert config["harmonise"]["ambiguous_margin"] == 0.1
+
+
+@pytest.mark.parametrize("config, expected", [
+    ({"shrinkage": {"epoch": 3}}, "config: shrinkage.epoch: unknown key; did you mean 'epochs'?"),
+    ({"gwas": {"model": "lmn"}}, "config: gwas.model: 'lmn' is not one of linear, lmm; did you mean 'lmm'?"),
+    ({"qc": {"min_maf": "low"}}, "config: qc.min_maf: 'low' is not of type number"),
+    ({"shrinkage": {"sim_n": -4}}, "config: shrinkage.sim_n: -4 must be null or an integer >= 10"),
+    ({"clusterin": {}}, "config: clusterin: unknown key; did you mean 'clustering'?"),
+    ({"cohorts": {"mine": {"bfile": "x", "phen": "y"}}}, "config: cohorts.mine.phen: unknown key; did you mean 'pheno'?"),
+    ({"cohorts": {}}, "config: cohorts: {} should be non-empty"),
+])
+def test_validate_config__one_line_per_error_with_key_path_and_suggestion(config, expected):
+    config = {"cohorts": {"mine": {"bfile": "x"}}} | config
+    with pytest.raises(ConfigError) as err:
+        validate_config(config, SCHEMA)
+    assert str(err.value) == expected
+
+
+def test_validate_config__reports_every_error_not_only_the_first():
+    config = cohort_config() | {"qc": {"hwe": 1e-6, "min_maf": 2}, "ld": {"windw": 50}}
+    with pytest.raises(ConfigError) as err:
+        validate_config(config, SCHEMA)
+    lines = str(err.value).splitlines()
+    assert lines == [
+        "config: ld.windw: unknown key; did you mean 'window'?",
+        "config: qc.hwe: unknown key; did you mean 'hwe_p'?",
+        "config: qc.min_maf: 2 is greater than the maximum of 0.5",
+    ]
+
+
+@pytest.fixture
+def cohort_files(tmp_path, write_plink, rng) -> dict[str, str]:
+    """A 6-sample fileset, a phenotype file (one sample not genotyped) and a covariate file."""
+    G = rng.binomial(2, 0.4, size=(6, 5)).astype(float)
+    prefix = write_plink(G)
+    ids = [f"s{i}" for i in range(6)]
+    pheno = pd.DataFrame({"FID": ids[1:] + ["z"], "IID": ids[1:] + ["z"], "height": [1.0, 2, 3, 4, 5, 6],
+                          "flat": 1.0})
+    pheno.to_csv(tmp_path / "pheno.tsv", sep="\t", index=False)
+    pd.DataFrame({"FID": ids, "IID": ids, "sex": [0, 1, 0, 1, 0, 1.0]}).to_csv(tmp_path / "covar.tsv", sep="\t",
+                                                                                index=False)
+    return {"bfile": prefix, "pheno": str(tmp_path / "pheno.tsv"), "covar": str(tmp_path / "covar.tsv")}
+
+
+def test_check_cohort_inputs__counts_the_sample_overlap(cohort_files):
+    notes = check_cohort_inputs("mine", cohort_files, ["height"], ["sex"])
+    assert notes[0].endswith("5 of its 6 samples are genotyped (6 in the .fam; 1 genotyped samples have no row).")
+    assert "6 of its 6 samples are genotyped" in notes[1]
+
+
+@pytest.mark.parametrize("traits, covariates, message", [
+    (["heigth"], None, r"trait\(s\) heigth not in the phenotype file .* did you mean 'height'\?"),
+    (["flat"], None, r"trait 'flat' has 5 values among genotyped samples and no variance"),
+    (["height"], ["age"], r"gwas.covariates: covariate\(s\) age not in the covariate file .*columns: sex\)"),
+])
+def test_check_cohort_inputs__names_missing_columns_and_unusable_traits(cohort_files, traits, covariates, message):
+    with pytest.raises(ConfigError, match=message):
+        check_cohort_inputs("mine", cohort_files, traits, covariates)
+
+
+def test_check_cohort_inputs__hints_when_iids_match_under_other_fids(cohort_files, tmp_path):
+    pheno = pd.read_csv(cohort_files["pheno"], sep="\t").assign(FID="FAM1")
+    pheno.to_csv(tmp_path / "pheno_fid.tsv", sep="\t", index=False)
+    files = cohort_files | {"pheno": str(tmp_path / "pheno_fid.tsv")}
+    with pytest.raises(ConfigError, match=r"shares no sample .* 5 of the others have an IID that is in the \.fam "
+                                          r"under another FID \(e\.g\. 'FAM1' here vs 's1' in the \.fam\)"):
+        check_cohort_inputs("mine", files, ["height"], None)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("bfile", "nowhere/geno", r"cohorts\.mine\.bfile: PLINK fileset 'nowhere/geno' lacks nowhere/geno\.bed"),
+    ("covar", "nowhere.tsv", r"cohorts\.mine\.covar: covariate file nowhere\.tsv does not exist"),
+    ("genes", "nowhere.tsv", r"cohorts\.mine\.genes: gene table nowhere\.tsv does not exist"),
+    ("ld_blocks", "blocks.bed", r"cohorts\.mine\.ld_blocks: LD block table blocks\.bed does not exist"),
+    ("pedigree", "ped.tsv", r"cohorts\.mine\.pedigree: pedigree file ped\.tsv does not exist"),
+])
+def test_check_cohort_inputs__names_the_missing_file_and_its_key(cohort_files, key, value, message):
+    with pytest.raises(ConfigError, match=message):
+        check_cohort_inputs("mine", cohort_files | {key: value}, ["height"], None)
