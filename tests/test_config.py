@@ -103,3 +103,63 @@ def test_check_cohort_inputs__hints_when_iids_match_under_other_fids(cohort_file
 def test_check_cohort_inputs__names_the_missing_file_and_its_key(cohort_files, key, value, message):
     with pytest.raises(ConfigError, match=message):
         check_cohort_inputs("mine", cohort_files | {key: value}, ["height"], None)
+
+
+def _schema_defaults(section: str) -> dict:
+    defaults = {}
+    for key, sub in SCHEMA["properties"][section]["properties"].items():
+        if "default" in sub:
+            defaults[key] = sub["default"]
+        for inner, inner_sub in sub.get("properties", {}).items():
+            if "default" in inner_sub:
+                defaults[inner] = inner_sub["default"]
+    return defaults
+
+
+def test_config_yaml__every_value_unlike_the_schema_default_is_marked_as_a_toy_override():
+    """One place for each default: config/config.yaml differs from the schema only where it says so."""
+    import yaml
+
+    text = (REPO / "config/config.yaml").read_text().splitlines()
+    config = yaml.safe_load("\n".join(text))
+    unmarked = []
+    for section, values in config.items():
+        if section in ("cohorts", "seed") or not isinstance(values, dict):
+            continue
+        defaults = _schema_defaults(section)
+        flat = {k: v for k, v in values.items() if not isinstance(v, dict)}
+        flat |= {k: v for inner in values.values() if isinstance(inner, dict) for k, v in inner.items()}
+        for key, value in flat.items():
+            if key in defaults and value != defaults[key]:
+                start = text.index(f"{section}:")
+                end = next((i for i in range(start + 1, len(text)) if text[i][:1].isalpha()), len(text))
+                line = next(line for line in text[start:end] if line.strip().startswith(f"{key}:"))
+                if "toy override" not in line:
+                    unmarked.append(f"{section}.{key}")
+    assert not unmarked
+
+
+@pytest.mark.parametrize("section, function", [
+    ("qc", "phenomap.qc:run_qc"), ("gwas", "phenomap.gwas:run_gwas"), ("gwas", "phenomap.gwas.lmm:run_lmm_gwas"),
+    ("ld", "phenomap.ld.blocks:make_ld_blocks"), ("ld", "phenomap.ld.matrix:block_ld"),
+    ("clustering", "phenomap.mixture.dpgmm:fit_dpgmm"), ("genes", "phenomap.genes.summary:summarise_genes"),
+    ("gpatlas", "phenomap.gpatlas.train:Settings"), ("gpatlas", "phenomap.gpatlas.pipeline:run_evaluation"),
+    ("harmonise", "phenomap.io.sumstats:harmonise_sumstats"),
+])
+def test_library_defaults__equal_the_schema_defaults(section, function):
+    import importlib
+    import inspect
+
+    module, name = function.split(":")
+    signature = inspect.signature(getattr(importlib.import_module(module), name))
+    aliases = {"chunk": "chunk_variants", "adjust": "ldscore_adjust"}
+    defaults = _schema_defaults(section)
+    differing = {}
+    for parameter in signature.parameters.values():
+        key = aliases.get(parameter.name, parameter.name)
+        if parameter.default is inspect.Parameter.empty or key not in defaults:
+            continue
+        value = list(parameter.default) if isinstance(parameter.default, tuple) else parameter.default
+        if value != defaults[key]:
+            differing[parameter.name] = (value, defaults[key])
+    assert not differing

@@ -196,3 +196,18 @@ def test_an_interrupted_local_run_ends_its_jobs_and_resumes(cohort, tmp_path):
     rerun = snakemake(tmp_path, config, target, profile="local")
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert (tmp_path / target).exists()
+
+
+def test_user_supplied_tables_are_inputs_snakemake_tracks(cohort, tmp_path):
+    """A changed block table or split file must rerun what depends on it: both are job inputs."""
+    table = tmp_path / "blocks.bed"
+    table.write_text("chrom\tstart\tstop\n1\t0\t600000\n1\t600000\t2000000\n2\t0\t2000000\n")
+    split = tmp_path / "split.tsv"
+    fam = Bfile.open(cohort / "genotypes").fam
+    fam[["FID", "IID"]].assign(split=np.where(np.arange(len(fam)) % 5 == 0, "test", "train")).to_csv(
+        split, sep="\t", index=False)
+    proc = snakemake(tmp_path / "run", user_config(cohort, ld_blocks=str(table)) | {"gpatlas": {"split_file": str(split)}},
+                     "--dry-run")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert str(table) in proc.stdout.split("checkpoint ld_blocks:")[1].split("output:")[0]
+    assert str(split) in proc.stdout.split("rule gpatlas_pheno:")[1].split("output:")[0]

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from phenomap.gwas.summary import lambda_gc
+from phenomap.io.sumstats import DROP_REASONS
 from phenomap.io.tables import read_tsv, write_tsv
 from phenomap.report.plots import gwas_plot
 
@@ -27,9 +28,7 @@ SUMMARY_COLUMNS = ["trait", "source", "n_variants", "dropped", "median_n", "lamb
 def trait_summary(table: pd.DataFrame, harmonise_log: pd.DataFrame, *, trait: str, source: str) -> dict:
     """One row of the summary table for one trait's harmonised statistics and harmonisation log."""
     counts = harmonise_log.set_index("reason")["n"]
-    dropped = {reason: int(n) for reason, n in counts.items()
-               if n and reason not in ("matched", "swapped", "strand_flipped", "panel_without_sumstats")
-               and not reason.startswith("ambiguous_kept")}
+    dropped = {reason: int(n) for reason, n in counts.items() if n and reason in DROP_REASONS}
     tested = table[table.P.notna()]
     top = tested.loc[tested.P.idxmin()] if len(tested) else None
     lam = lambda_gc(p=tested.P.to_numpy()) if len(tested) else np.nan
