@@ -26,8 +26,11 @@ dry-run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)  # about an hour on 2 cores; each script also runs alone
+bench: $(STAMP)  # a few hours on 2 cores; each script also runs alone
 	$(BIN)/python bench/gwas.py
+	$(BIN)/python bench/gwas.py --lmm mice
+	$(BIN)/python bench/gwas.py --lmm sim --samples 5000 --variants 100000 --chromosomes 10
+	$(BIN)/python bench/mice.py --rerun
 	$(BIN)/python bench/ld.py
 	$(BIN)/python bench/shrinkage.py
 	$(BIN)/python bench/clustering.py
