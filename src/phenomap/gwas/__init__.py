@@ -59,7 +59,7 @@ def run_gwas(
     inflation = lambda_gc(p=table.P.to_numpy(dtype=float))
     log.info("trait %s: lambda_GC = %.3f (%s model)", trait, inflation, model)
     if model == "linear" and inflation > INFLATION_WARNING:
-        log.warning("trait %s: lambda_GC = %.2f from the linear model: relatedness or population structure inflates "
-                    "the statistics; set `gwas.model: lmm` (mixed model with a genomic relationship matrix)",
-                    trait, inflation)
+        log.warning("trait %s: lambda_GC = %.2f from the linear model. Relatedness or population structure inflates "
+                    "linear-model statistics (strong polygenic signal in LD can too): for a related or structured "
+                    "cohort set `gwas.model: lmm` (mixed model with a genomic relationship matrix)", trait, inflation)
     return table
