@@ -1,4 +1,4 @@
-"""Figures of the clustering and gene-enrichment stage (matplotlib object API, no pyplot state).
+"""Figures of the workflow's stages (matplotlib object API, no pyplot state).
 
 Each plotting function draws one figure, writes it atomically to ``path`` (format from the
 suffix, e.g. ``.png``, ``.pdf``, ``.svg``) and returns the :class:`~matplotlib.figure.Figure`,
@@ -480,3 +480,39 @@ def _draw_typed(ax, covariances: np.ndarray, centres, colours: dict[str, str]) -
 def _save(figure: Figure, path: str | Path) -> None:
     with atomic_path(path) as tmp:
         figure.savefig(tmp, dpi=DPI)
+
+
+def cv_boxplot(metrics: pd.DataFrame, path: str | Path, *, title: str = "") -> Figure:
+    """Box plot of the test-fold Pearson r per method (boxes) and trait (panels), from a table with
+    ``method trait r`` (one row per fold, method and trait); methods in their order of appearance."""
+    traits = list(dict.fromkeys(metrics.trait))
+    methods = list(dict.fromkeys(metrics.method))
+    figure = Figure(figsize=(max(5.0, 1.1 * len(methods)) * len(traits) ** 0.5 + 2, 4.5), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(1, len(traits), sharey=True, squeeze=False)[0])
+    for ax, trait in zip(axes, traits):
+        rows = metrics[metrics.trait == trait]
+        values = [rows.r[rows.method == m].dropna().to_numpy(dtype=float) for m in methods]
+        ax.boxplot(values, tick_labels=methods)
+        ax.tick_params(axis="x", labelrotation=45)
+        ax.set(title=trait, xlabel="method")
+        ax.axhline(0, color="grey", lw=0.8)
+    axes[0].set_ylabel("Pearson r on the test fold")
+    figure.suptitle(title)
+    _save(figure, path)
+    return figure
+
+
+def selection_manhattan(bim: pd.DataFrame, frequency: pd.Series, path: str | Path, *, title: str = "") -> Figure:
+    """Share of cross-validation folds that selected each marker, along the genome.
+
+    ``bim``: the markers' ``CHROM POS`` (.bim order); ``frequency``: (m,) shares in [0, 1] in the same order.
+    """
+    figure = Figure(figsize=(12, 4), layout="constrained")
+    ax = figure.subplots()
+    chrom = normalise_chrom(bim.CHROM, source="markers").to_numpy()
+    _draw_manhattan(ax, chrom, bim.POS.to_numpy(dtype=float), np.asarray(frequency, dtype=float))
+    ax.set(xlabel="chromosome", ylabel="share of folds selecting the marker", title=title)
+    ax.set_ylim(-0.02, 1.02)
+    ax.margins(x=0.01)
+    _save(figure, path)
+    return figure
