@@ -19,6 +19,8 @@
 #   figures/   gwas/<trait>.png (Manhattan + QQ, lambda_GC), clusters/<a>__<b>.png, manhattan/<trait>.png, gene_qq.png
 #   gpatlas/   split.tsv, {pheno,geno}_model.pt, *_curve.tsv, predictions.tsv, metrics.tsv,
 #              importance.tsv, interactions.tsv (VIDA), interaction_pairs.tsv
+#   grvsnn/    loadings.tsv, eigenvalues.tsv, folds.tsv, folds/r<repeat>_f<fold>/{metrics,selected,predictions}.tsv,
+#              cv_metrics.tsv, comparison.tsv, selection.tsv; figures/grvsnn/{cv_r,selection}.png
 
 from pathlib import Path
 
@@ -38,6 +40,7 @@ include: "workflow/rules/ld.smk"
 include: "workflow/rules/shrinkage.smk"
 include: "workflow/rules/clustering.smk"
 include: "workflow/rules/gpatlas.smk"
+include: "workflow/rules/grvsnn.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -55,8 +55,7 @@ def main() -> None:
         shutil.rmtree(RUN, ignore_errors=True)
     RUN.mkdir(parents=True, exist_ok=True)
     config = yaml.safe_load(CONFIG.read_text())
-    config["cohorts"]["mice"] |= {"bfile": str(paths["bfile"]), "pheno": str(paths["pheno"]),
-                                  "covar": str(paths["covar"])}
+    config["cohorts"]["mice"] |= {key: str(paths[key]) for key in ("bfile", "pheno", "covar", "relationship")}
     (RUN / "config.yaml").write_text(yaml.safe_dump(config))
     start = time.perf_counter()
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(RUN),
@@ -91,6 +90,9 @@ def main() -> None:
     types = read_tsv(RESULTS / "clusters" / "types.tsv")
     rows.append(("clusters", "K* and cluster types", f"{len(types)}: " + ", ".join(
         f"{t.type} ({t.traits})" for t in types.itertuples())))
+    grvsnn = read_tsv(RESULTS / "grvsnn" / "comparison.tsv")
+    for m in grvsnn.itertuples():
+        rows.append(("GRVSNN", f"CV r {m.method} {m.trait}", f"{m.r_mean:.3f} ± {m.r_se:.3f}"))
     metrics = read_tsv(RESULTS / "gpatlas" / "metrics.tsv")
     for m in metrics[(metrics.trait != "median") & (metrics.model != "pheno->pheno")].itertuples():
         rows.append(("G-P Atlas", f"held-out R2 {m.model} {m.trait}", round(m.r2, 3)))

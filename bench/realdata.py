@@ -18,7 +18,8 @@ MICE_TRAITS = ["Obesity.BodyLength", "Obesity.BMI"]
 
 
 def mice_plink(out_dir: Path = HERE / "data" / "mice") -> dict[str, Path]:
-    """BGLR mice as ``mice.{bed,bim,fam}``, ``pheno.tsv`` (the two obesity traits) and ``covar.tsv`` (sex).
+    """BGLR mice as ``mice.{bed,bim,fam}``, ``pheno.tsv`` (the two obesity traits), ``covar.tsv`` (sex) and
+    ``relationship.npz`` (the pedigree relationship matrix A with its ``ids``).
 
     Genotypes count the allele named after the SNP ID's underscore (``rs3683945_G`` counts G),
     which is A1; positions are the map's Mb times 10^6. The .fam carries the sex (1 male,
@@ -28,8 +29,9 @@ def mice_plink(out_dir: Path = HERE / "data" / "mice") -> dict[str, Path]:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     prefix = out_dir / "mice"
-    paths = {"bfile": prefix, "pheno": out_dir / "pheno.tsv", "covar": out_dir / "covar.tsv"}
-    if all(Path(f"{prefix}.{ext}").exists() for ext in ("bed", "bim", "fam")) and paths["covar"].exists():
+    paths = {"bfile": prefix, "pheno": out_dir / "pheno.tsv", "covar": out_dir / "covar.tsv",
+             "relationship": out_dir / "relationship.npz"}
+    if all(Path(f"{prefix}.{ext}").exists() for ext in ("bed", "bim", "fam")) and paths["relationship"].exists():
         return paths
     src = SHARED_DATA / "mice"
     with np.load(src / "mice_X.npz", allow_pickle=False) as data:
@@ -50,9 +52,35 @@ def mice_plink(out_dir: Path = HERE / "data" / "mice") -> dict[str, Path]:
     pd.concat([keys, pheno[MICE_TRAITS]], axis=1).to_csv(paths["pheno"], sep="\t", index=False, na_rep="NA")
     covar = keys.assign(sex=(pheno.GENDER == "M").astype(float))
     covar.to_csv(paths["covar"], sep="\t", index=False, na_rep="NA")
+    with np.load(src / "mice_A.npz", allow_pickle=False) as data:
+        np.savez(paths["relationship"], ids=data["ids"], A=data["A"])
     return paths
 
 
 if __name__ == "__main__":
     for key, path in mice_plink().items():
         print(f"{key}\t{path}")
+
+
+def mice_arrays() -> dict:
+    """BGLR mice as arrays: ``X`` (1814, 10346) float32 allele counts, ``Y`` (1814, 2) the obesity traits,
+    ``sex`` (1814,) 1 = male, ``A`` (1814, 1814) pedigree relationship, ``ids``, ``markers``, ``traits``."""
+    src = SHARED_DATA / "mice"
+    with np.load(src / "mice_X.npz", allow_pickle=False) as data:
+        X, ids, markers = data["X"].astype(np.float32), data["ids"].astype(str), data["snps"].astype(str)
+    with np.load(src / "mice_A.npz", allow_pickle=False) as data:
+        if not (data["ids"].astype(str) == ids).all():
+            raise RuntimeError(f"{src}/mice_A.npz is not in the genotype order")
+        A = data["A"].astype(np.float64)
+    pheno = pd.read_csv(src / "mice_pheno.tsv.gz", sep="\t")
+    return {"X": X, "Y": pheno[MICE_TRAITS].to_numpy(float), "sex": (pheno.GENDER == "M").to_numpy(float),
+            "A": A, "ids": ids, "markers": markers, "traits": MICE_TRAITS}
+
+
+def wheat_arrays() -> dict:
+    """BGLR wheat: ``X`` (599, 1279) float32 DArT markers 0/1, ``Y`` (599, 4) grain yield in 4 environments,
+    ``A`` pedigree relationship, ``sets`` (599,) the standard 10-fold labels 1..10, ``ids``, ``markers``, ``traits``."""
+    with np.load(SHARED_DATA / "wheat" / "wheat.npz", allow_pickle=False) as data:
+        return {"X": data["X"].astype(np.float32), "Y": data["Y"].astype(float), "A": data["A"].astype(np.float64),
+                "sets": data["sets"].astype(int), "ids": data["ids"].astype(str),
+                "markers": data["markers"].astype(str), "traits": [f"yield_env{e}" for e in data["Y_env"].astype(str)]}

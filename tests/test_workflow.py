@@ -187,3 +187,44 @@ def test_single_trait_cohort_gets_gene_tests_against_its_own_null(run_dir):
     ext = read(res / "genes/enrichment/trait1.tsv")
     assert list(ext.gene) == list(own.gene)  # same GWAS, panel and seeds: same genes tested
     assert (ext.q < 0.05).sum() >= 1
+
+
+def test_grvsnn_cross_validation_scores_every_method_on_the_same_folds(run_dir):
+    res = run_dir / "results/toy"
+    folds = read(res / "grvsnn/folds.tsv")
+    assert not folds.duplicated(["IID", "repeat"]).any()
+    sizes = folds.groupby(["repeat", "fold"]).size()
+    assert len(sizes) == 5 and sizes.max() - sizes.min() <= 1
+    metrics = read(res / "grvsnn/cv_metrics.tsv")
+    methods = {"grvsnn", "grvsnn_single", "ridge", "brr", "lasso", "lassonet", "bayescpi"}
+    assert set(metrics.method) == methods and set(metrics.trait) == {"trait1", "trait2", "trait3"}
+    assert (metrics.groupby(["method", "trait"]).size() == 5).all()
+    pheno = read(res / "input/pheno.tsv").set_index("IID")
+    for trait in ("trait1", "trait2", "trait3"):  # each phenotyped, analysed sample is tested exactly once
+        tested = metrics[(metrics.method == "ridge") & (metrics.trait == trait)].n_test.sum()
+        assert tested == pheno.loc[folds.IID, trait].notna().sum()
+    comparison = read(res / "grvsnn/comparison.tsv").set_index(["method", "trait"])
+    assert (comparison.r_mean > 0.3).all()
+    assert (comparison.loc["lasso"].r_mean > 0.6).all()  # sparse planted effects: the lasso's home ground
+    # the markers kept in (nearly) every fold sit near planted causal variants: all of BayesCpi's (credible
+    # intervals excluding 0), and the lasso's far more often than markers at random
+    selection = read(res / "grvsnn/selection.tsv").set_index("feature")
+    truth = read(res / "input/truth_effects.tsv")
+    bim = Bfile.open(res / "qc/genotypes").bim.set_index("ID")
+
+    def near_causal(ids, trait):
+        causal = truth[truth.trait == trait]
+        return np.array([((causal.CHROM == row.CHROM) & ((causal.POS - row.POS).abs() < 100_000)).any()
+                         for row in bim.loc[list(ids)].itertuples()])
+
+    for trait in ("trait1", "trait2", "trait3"):
+        bayes = selection.index[selection[f"bayescpi:{trait}"] >= 0.8]
+        assert len(bayes) >= 2 and near_causal(bayes, trait).mean() >= 0.9, trait
+        lasso = selection.index[selection[f"lasso:{trait}"] >= 0.8]
+        background = near_causal(bim.index, trait).mean()
+        assert near_causal(lasso, trait).mean() > background + 0.1, trait
+    loadings = read(res / "grvsnn/loadings.tsv")
+    eigenvalues = read(res / "grvsnn/eigenvalues.tsv")
+    assert loadings.shape[1] - 2 == eigenvalues.kept.sum() >= 1
+    for figure in ("cv_r", "selection"):
+        assert (res / f"figures/grvsnn/{figure}.png").stat().st_size > 10_000

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import difflib
 from collections.abc import Mapping
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -189,8 +190,9 @@ def check_cohort_inputs(name: str, cohort: Mapping, traits: list[str], covariate
     for field in ("bfile", "ld_panel"):
         if field in cohort:
             check_bfile(cohort[field], f"{key}.{field}")
-    if "pedigree" in cohort:
-        _require_file(cohort["pedigree"], "pedigree file", f"{key}.pedigree")
+    for field, what in (("pedigree", "pedigree file"), ("relationship", "relationship matrix file")):
+        if field in cohort:
+            _require_file(cohort[field], what, f"{key}.{field}")
     if cohort.get("genes") not in (None, "none"):
         _require_file(cohort["genes"], "gene table", f"{key}.genes")
     if cohort.get("ld_blocks") not in (None, "shipped", "data"):
@@ -258,3 +260,16 @@ def check_gene_table(genes_path: str | Path, bfile_prefix: str, *, window: int) 
     except InputError as err:
         raise ConfigError(f"config: genes: {err}") from None
     return [f"gene table {genes_path}: {int((per_gene > 0).sum()):,} of {len(genes):,} genes contain a variant"]
+
+
+def check_grvsnn_settings(grvsnn: Mapping) -> None:
+    """Raise ConfigError for GRVSNN hyperparameters or baseline settings the library would reject."""
+    from phenomap.grvsnn.baselines import make_settings
+    from phenomap.grvsnn.train import Hyperparameters
+
+    try:
+        Hyperparameters(**{f.name: grvsnn[f.name] for f in fields(Hyperparameters)})
+        for method, settings in grvsnn["baselines"].items():
+            make_settings(method, settings)
+    except (InputError, TypeError) as err:
+        raise ConfigError(f"config: grvsnn: {err}") from None

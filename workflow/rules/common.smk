@@ -8,6 +8,7 @@ from pathlib import Path
 from phenomap.config import (
     ConfigError,
     check_cohort_inputs,
+    check_grvsnn_settings,
     check_gene_table,
     load_schema,
     made_by_the_workflow,
@@ -77,6 +78,15 @@ PATHS = {
     "gpatlas_importance": "results/{cohort}/gpatlas/importance.tsv",
     "gpatlas_interactions": "results/{cohort}/gpatlas/interactions.tsv",
     "gpatlas_pairs": "results/{cohort}/gpatlas/interaction_pairs.tsv",
+    "grvsnn_loadings": "results/{cohort}/grvsnn/loadings.tsv",
+    "grvsnn_folds": "results/{cohort}/grvsnn/folds.tsv",
+    "grvsnn_fold_metrics": "results/{cohort}/grvsnn/folds/r{repeat}_f{fold}/metrics.tsv",
+    "grvsnn_fold_selected": "results/{cohort}/grvsnn/folds/r{repeat}_f{fold}/selected.tsv",
+    "grvsnn_fold_predictions": "results/{cohort}/grvsnn/folds/r{repeat}_f{fold}/predictions.tsv",
+    "grvsnn_fold_study": "results/{cohort}/grvsnn/folds/r{repeat}_f{fold}/tuning.journal",
+    "grvsnn_metrics": "results/{cohort}/grvsnn/cv_metrics.tsv",
+    "grvsnn_comparison": "results/{cohort}/grvsnn/comparison.tsv",
+    "grvsnn_selection": "results/{cohort}/grvsnn/selection.tsv",
 }
 # shrinkage config keys passed straight to phenomap.shrinkage.train.train_ensemble
 TRAIN_OPTIONS = [
@@ -126,8 +136,9 @@ def check_cohort(cohort):
         raise config_error(cohort, "give `pheno` (to run a GWAS) or `sumstats` (external results)")
     if "pheno" in c and "bfile" not in c:
         raise config_error(cohort, "`pheno` needs `bfile` genotypes to run a GWAS")
-    if "pedigree" in c and "bfile" not in c:
-        raise config_error(cohort, "`pedigree` describes the cohort's genotyped samples: it needs `bfile`")
+    for key in ("pedigree", "relationship"):
+        if key in c and "bfile" not in c:
+            raise config_error(cohort, f"`{key}` describes the cohort's genotyped samples: it needs `bfile`")
     if ld_blocks_source(cohort) == "shipped" and not {"build", "population"} <= set(c):
         raise config_error(cohort, "shipped LD blocks need `build` and `population` (or set ld_blocks: data)")
 
@@ -202,6 +213,11 @@ def traits(cohort):
             header = fh.readline().split()
         names += [t for t in header[2:] if t not in names]
     return names
+
+
+def phenotype_traits(cohort):
+    """Traits with phenotypes (not only external summary statistics): the G->P and prediction stages' traits."""
+    return [t for t in traits(cohort) if not external_sumstats(cohort, t)]
 
 
 def external_sumstats(cohort, trait):
@@ -329,6 +345,31 @@ def gpatlas_outputs(cohort):
     return [PATHS[name].format(cohort=cohort) for name in names]
 
 
+def grvsnn_folds_shape():
+    """(repeats, folds) of the cross-validation: the user's fold file, else `grvsnn.repeats` x `grvsnn.folds`."""
+    fold_file = config["grvsnn"]["fold_file"]
+    if not fold_file:
+        return config["grvsnn"]["repeats"], config["grvsnn"]["folds"]
+    from phenomap.io.tables import read_sample_table
+
+    table = read_sample_table(fold_file, what="fold")
+    repeats = table["repeat"].nunique() if "repeat" in table.columns else 1
+    return repeats, table.fold.nunique()
+
+
+def grvsnn_fold_outputs(cohort, template):
+    """PATHS[template] of every cross-validation fold job of a cohort."""
+    repeats, folds = grvsnn_folds_shape()
+    return [PATHS[template].format(cohort=cohort, repeat=r, fold=f) for r in range(repeats) for f in range(folds)]
+
+
+def grvsnn_outputs(cohort):
+    """Final GRVSNN outputs of a cohort with genotypes and phenotypes (none otherwise)."""
+    if not config["grvsnn"]["enabled"] or not has_phenotypes(cohort):
+        return []
+    return [PATHS[name].format(cohort=cohort) for name in ("grvsnn_metrics", "grvsnn_comparison", "grvsnn_selection")]
+
+
 def gene_outputs(cohort, names):
     """Gene-test, gene-summary and gene-figure outputs of a cohort with a gene table (none otherwise)."""
     if gene_table(cohort) is None:
@@ -343,6 +384,10 @@ def check_inputs():
     Runs in the main snakemake process only (cluster jobs re-read the Snakefile and skip it).
     """
     problems = []
+    try:
+        check_grvsnn_settings(config["grvsnn"])
+    except ConfigError as err:
+        problems.append(str(err))
     for cohort in COHORTS:
         try:
             check_cohort(cohort)
@@ -378,6 +423,7 @@ def final_outputs():
         out += [PATHS[name].format(cohort=cohort) for name in ("cluster_labels", "cluster_figures")]
         out += gene_outputs(cohort, names)
         out += gpatlas_outputs(cohort)
+        out += grvsnn_outputs(cohort)
     return out
 
 
