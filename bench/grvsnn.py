@@ -16,7 +16,8 @@ process. Each fold's tables are cached under bench/data/grvsnn/ so runs can be s
 and run in parallel; ``--report`` gathers them into bench/results/grvsnn.tsv.
 
     python bench/grvsnn.py --data mice --features markers
-    python bench/grvsnn.py --data mice --features loadings
+    python bench/grvsnn.py --data mice --features loadings --repeats 1
+    python bench/grvsnn.py --data mice --features markers --no-covariates --methods ridge,brr,lasso
     python bench/grvsnn.py --data wheat --features markers
     python bench/grvsnn.py --data wheat --features loadings
     python bench/grvsnn.py --report
@@ -43,8 +44,8 @@ CACHE = HERE / "data" / "grvsnn"
 METHODS = ["grvsnn", "grvsnn_single", "ridge", "brr", "lasso", "lassonet", "bayescpi"]
 
 
-def dataset(name: str, features: str):
-    """PredictionData and the fold table of one benchmark case."""
+def dataset(name: str, features: str, covariates: bool = True):
+    """PredictionData and the fold table of one benchmark case (``covariates``: the mice's sex as fixed effect)."""
     from phenomap.grvsnn.cv import PredictionData, make_folds
     from phenomap.grvsnn.relationship import loadings
 
@@ -56,7 +57,7 @@ def dataset(name: str, features: str):
         X, names = np.hstack([L.astype(np.float32), X]), [f"L{i + 1}" for i in range(k)] + names
         print(f"{name}: {k} loadings of the pedigree relationship matrix (elbow)")
     data = PredictionData(samples=samples, features=X, feature_names=names, traits=list(raw["traits"]),
-                          phenotypes=raw["Y"], covariates=raw["sex"][:, None] if name == "mice" else None,
+                          phenotypes=raw["Y"], covariates=raw["sex"][:, None] if name == "mice" and covariates else None,
                           n_loadings=k)
     if name == "mice":
         folds = make_folds(samples, k=5, repeats=2, seed=1)
@@ -65,13 +66,15 @@ def dataset(name: str, features: str):
     return data, folds
 
 
-def run_case(name: str, features: str, trials: int, methods: list[str]) -> None:
+def run_case(name: str, features: str, trials: int, methods: list[str], repeats: int, covariates: bool) -> None:
     from phenomap.grvsnn.cv import run_fold
     from phenomap.grvsnn.train import Hyperparameters
 
-    data, folds = dataset(name, features)
-    out = CACHE / f"{name}_{features}"
+    data, folds = dataset(name, features, covariates)
+    case = f"{name}_{features}" + ("" if covariates else "_nocovariates")
+    out = CACHE / case
     out.mkdir(parents=True, exist_ok=True)
+    folds = folds[folds["repeat"] < repeats]
     for (repeat, fold), _ in folds.groupby(["repeat", "fold"]):
         path = out / f"r{repeat}_f{fold}.metrics.tsv"
         if path.exists():
@@ -83,7 +86,8 @@ def run_case(name: str, features: str, trials: int, methods: list[str]) -> None:
         result.tuning.to_csv(out / f"r{repeat}_f{fold}.tuning.tsv", sep="\t", index=False)
         counts = result.selected.groupby(["method", "trait"]).size().rename("n").reset_index()
         counts.to_csv(out / f"r{repeat}_f{fold}.selected.tsv", sep="\t", index=False)
-        result.metrics.assign(data=name, features=features).to_csv(path, sep="\t", index=False)
+        result.metrics.assign(data=name, features=features + ("" if covariates else ", no covariates")).to_csv(
+            path, sep="\t", index=False)
         print(f"{name}/{features} repeat {repeat} fold {fold}: {time.perf_counter() - start:.0f} s")
         print(result.metrics[["method", "trait", "r", "mse", "n_selected", "seconds"]].to_string(index=False))
 
@@ -99,14 +103,14 @@ def report() -> pd.DataFrame:
             continue
         metrics = pd.concat([pd.read_csv(f, sep="\t") for f in files], ignore_index=True)
         table = comparison_table(metrics).assign(data=metrics.data.iloc[0], features=metrics.features.iloc[0])
-        tuning = pd.concat([pd.read_csv(f, sep="\t") for f in case.glob("*.tuning.tsv") if f.stat().st_size > 1],
-                           ignore_index=True) if any(case.glob("*.tuning.tsv")) else pd.DataFrame()
-        if "user_attrs_seconds" in tuning:
-            table["tuning_trial_seconds"] = tuning.user_attrs_seconds.mean()
+        trials = [t for t in (pd.read_csv(f, sep="\t") for f in case.glob("*.tuning.tsv") if f.stat().st_size > 1)
+                  if "user_attrs_seconds" in t]
+        if trials:
+            table["tuning_trial_seconds"] = pd.concat(trials).user_attrs_seconds.mean()
         tables.append(table)
     result = pd.concat(tables, ignore_index=True)
     out = HERE / "results" / "grvsnn.tsv"
-    result.to_csv(out, sep="\t", index=False, float_format="%.4g")
+    result.to_csv(out, sep="\t", index=False, float_format="%.6g")
     for (data, features), group in result.groupby(["data", "features"], sort=False):
         print(f"\n{data}, {features}:")
         print(group[["method", "trait", "folds", "r_mean", "r_se", "mse_mean", "n_selected_mean", "seconds_mean",
@@ -121,6 +125,8 @@ def main() -> None:
     parser.add_argument("--features", choices=("markers", "loadings"), default="markers")
     parser.add_argument("--trials", type=int, default=4, help="TPE trials per fold for GRVSNN")
     parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--repeats", type=int, default=2, help="mice: repeats of the 5-fold split to run (1 or 2)")
+    parser.add_argument("--no-covariates", action="store_true", help="mice: leave sex out (markers-only reference)")
     parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
     if args.report:
@@ -129,7 +135,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    run_case(args.data, args.features, args.trials, args.methods.split(","))
+    run_case(args.data, args.features, args.trials, args.methods.split(","), args.repeats, not args.no_covariates)
 
 
 if __name__ == "__main__":

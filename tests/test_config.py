@@ -163,3 +163,16 @@ def test_library_defaults__equal_the_schema_defaults(section, function):
         if value != defaults[key]:
             differing[parameter.name] = (value, defaults[key])
     assert not differing
+
+
+def test_check_grvsnn_settings__names_bad_keys_values_and_missing_fold_files(tmp_path):
+    from phenomap.config import check_grvsnn_settings
+
+    grvsnn = validate_config(cohort_config(), SCHEMA)["grvsnn"]
+    check_grvsnn_settings(grvsnn)
+    with pytest.raises(ConfigError, match=r"config: grvsnn: unknown bayescpi setting\(s\) \['n_iters'\]"):
+        check_grvsnn_settings(grvsnn | {"baselines": {"bayescpi": {"n_iters": 100}}})
+    with pytest.raises(ConfigError, match=r"config: grvsnn: unknown baseline 'ridged'"):
+        check_grvsnn_settings(grvsnn | {"baselines": {"ridged": {}}})
+    with pytest.raises(ConfigError, match=r"config: grvsnn.fold_file: fold file .*nowhere.tsv does not exist"):
+        check_grvsnn_settings(grvsnn | {"fold_file": str(tmp_path / "nowhere.tsv")})

@@ -132,7 +132,8 @@ def made_by_the_workflow(path: str | Path) -> bool:
     return bool(parts) and parts[0] == RESULTS_DIR
 
 
-def _require_file(path: str | Path, what: str, key: str) -> Path:
+def require_file(path: str | Path, what: str, key: str) -> Path:
+    """``path`` if it exists (or a later job writes it under ``results/``); else ConfigError naming ``key``."""
     path = Path(path)
     if made_by_the_workflow(path):
         return path
@@ -192,18 +193,18 @@ def check_cohort_inputs(name: str, cohort: Mapping, traits: list[str], covariate
             check_bfile(cohort[field], f"{key}.{field}")
     for field, what in (("pedigree", "pedigree file"), ("relationship", "relationship matrix file")):
         if field in cohort:
-            _require_file(cohort[field], what, f"{key}.{field}")
+            require_file(cohort[field], what, f"{key}.{field}")
     if cohort.get("genes") not in (None, "none"):
-        _require_file(cohort["genes"], "gene table", f"{key}.genes")
+        require_file(cohort["genes"], "gene table", f"{key}.genes")
     if cohort.get("ld_blocks") not in (None, "shipped", "data"):
-        _require_file(cohort["ld_blocks"], "LD block table", f"{key}.ld_blocks")
+        require_file(cohort["ld_blocks"], "LD block table", f"{key}.ld_blocks")
     for trait, entry in cohort.get("sumstats", {}).items():
-        _require_file(entry["path"], "summary-statistics file", f"{key}.sumstats.{trait}.path")
+        require_file(entry["path"], "summary-statistics file", f"{key}.sumstats.{trait}.path")
     gwas_traits = [t for t in traits if t not in cohort.get("sumstats", {})]
     if "pheno" not in cohort:
         return notes
     fam = read_fam(cohort["bfile"])
-    pheno_path = _require_file(cohort["pheno"], "phenotype file", f"{key}.pheno")
+    pheno_path = require_file(cohort["pheno"], "phenotype file", f"{key}.pheno")
     try:
         pheno = read_sample_table(pheno_path, what="phenotype")
     except InputError as err:
@@ -224,7 +225,7 @@ def check_cohort_inputs(name: str, cohort: Mapping, traits: list[str], covariate
                               + (" and no variance" if len(values) >= 3 else "")
                               + f" in {pheno_path}; remove it from `traits` or fix the file.")
     if "covar" in cohort:
-        covar_path = _require_file(cohort["covar"], "covariate file", f"{key}.covar")
+        covar_path = require_file(cohort["covar"], "covariate file", f"{key}.covar")
         try:
             covar = read_sample_table(covar_path, what="covariate")
         except InputError as err:
@@ -263,10 +264,13 @@ def check_gene_table(genes_path: str | Path, bfile_prefix: str, *, window: int) 
 
 
 def check_grvsnn_settings(grvsnn: Mapping) -> None:
-    """Raise ConfigError for GRVSNN hyperparameters or baseline settings the library would reject."""
+    """Raise ConfigError for a missing fold file, or GRVSNN hyperparameters or baseline settings the library
+    would reject."""
     from phenomap.grvsnn.baselines import make_settings
     from phenomap.grvsnn.train import Hyperparameters
 
+    if grvsnn["fold_file"]:
+        require_file(grvsnn["fold_file"], "fold file", "grvsnn.fold_file")
     try:
         Hyperparameters(**{f.name: grvsnn[f.name] for f in fields(Hyperparameters)})
         for method, settings in grvsnn["baselines"].items():

@@ -12,6 +12,7 @@ from phenomap.config import (
     check_gene_table,
     load_schema,
     made_by_the_workflow,
+    require_file,
     validate_config,
 )
 from phenomap.mixture.dpgmm import MAX_TRAITS
@@ -386,6 +387,8 @@ def check_inputs():
     problems = []
     try:
         check_grvsnn_settings(config["grvsnn"])
+        if config["gpatlas"]["split_file"]:
+            require_file(config["gpatlas"]["split_file"], "split file", "gpatlas.split_file")
     except ConfigError as err:
         problems.append(str(err))
     for cohort in COHORTS:
