@@ -1,4 +1,5 @@
-"""The four G-P Atlas rule steps on small PLINK files: outputs, sample joins, wrong-loci errors, devices."""
+"""The four G-P Atlas rule steps on small PLINK files: outputs, sample joins, wrong-loci errors, devices; the same
+steps on arrays (fit_atlas) and the baselines on their own (fit_baselines) give the same numbers."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from gpatlas_helpers import DOSAGE_LOCUS, STRONG_LOCUS, TINY, make_planted, plink_tables
+from gpatlas_helpers import DOSAGE_LOCUS, STRONG_LOCUS, TINY, make_planted, one_thread, plink_tables
 
 from phenomap.device import pick
 from phenomap.errors import InputError
+from phenomap.gpatlas import atlas_data, fit_atlas, fit_baselines
+from phenomap.gpatlas.model import AtlasModel
 from phenomap.gpatlas.pipeline import run_evaluation, run_geno_tier, run_importance, run_pheno_tier
 from phenomap.gpatlas.train import Settings
 from phenomap.io.plink import read_bim, write_bfile
@@ -21,17 +24,23 @@ def read(path) -> pd.DataFrame:
     return pd.read_csv(path, sep="\t", dtype={"FID": str, "IID": str, "ID": str, "ID_A": str, "ID_B": str})
 
 
-@pytest.fixture(scope="module")
-def outputs(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("gpatlas")
+def cohort_arrays() -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Genotypes (NaN = missing), the phenotype table (10 genotyped samples lack a row), .fam and .bim."""
     data = make_planted(n=160)
     G = np.where(data.states < 0, np.nan, data.states).astype(np.float32)
     fam, bim = plink_tables(*G.shape)
-    write_bfile(tmp / "geno", fam, bim, iter([G]))
     pheno = pd.DataFrame(data.phenotypes, columns=list(data.traits))
     pheno.insert(0, "IID", [f"s{i}" for i in range(len(G))])
     pheno.insert(0, "FID", pheno.IID)
-    pheno.iloc[5:155].to_csv(tmp / "pheno.tsv", sep="\t", index=False, na_rep="NA")  # 10 genotyped samples lack a row
+    return G, pheno.iloc[5:155].reset_index(drop=True), fam, bim
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("gpatlas")
+    G, pheno, fam, bim = cohort_arrays()
+    write_bfile(tmp / "geno", fam, bim, iter([G]))
+    pheno.to_csv(tmp / "pheno.tsv", sep="\t", index=False, na_rep="NA")
     out = {name: str(tmp / name) for name in ("split.tsv", "pheno.pt", "pheno_curve.tsv", "model.pt", "geno_curve.tsv",
                                               "predictions.tsv", "metrics.tsv", "importance.tsv", "interactions.tsv",
                                               "pairs.tsv")}
@@ -111,3 +120,62 @@ def test_pick__cuda_without_gpu_raises_and_auto_falls_back_to_cpu():
     assert pick("auto") == torch.device("cpu")
     with pytest.raises(InputError, match="'tpu' is not one of"):
         pick("tpu")
+
+
+def assert_tables_equal(written: pd.DataFrame, computed: pd.DataFrame):
+    """A table as written (%.10g) and as computed in memory hold the same values."""
+    assert list(written.columns) == list(computed.columns)
+    for column in written.columns:
+        if pd.api.types.is_float_dtype(computed[column]):
+            np.testing.assert_allclose(written[column], computed[column], rtol=1e-9, atol=1e-12, err_msg=column)
+        else:
+            np.testing.assert_array_equal(written[column].astype(str), computed[column].astype(str), err_msg=column)
+
+
+@pytest.fixture(scope="module")
+def from_arrays():
+    G, pheno, fam, bim = cohort_arrays()
+    with one_thread():
+        return fit_atlas(G, pheno, samples=fam[["FID", "IID"]], loci=bim, settings=SETTINGS, seed=7,
+                         test_fraction=0.25, top_pairs=5, device="cpu")
+
+
+def test_fit_atlas__arrays_give_the_workflows_model_predictions_and_importance(outputs, from_arrays):
+    out, _, _ = outputs
+    result = from_arrays
+    assert_tables_equal(read(out["split.tsv"]), result.split)
+    saved = AtlasModel.load(out["model.pt"])
+    for name, value in saved.geno.state_dict().items():
+        torch.testing.assert_close(result.model.geno.state_dict()[name], value, rtol=0, atol=0, msg=name)
+    for name, (written, computed) in {
+        "predictions.tsv": (result.predictions, None), "metrics.tsv": (result.metrics, None),
+        "importance.tsv": (result.importance, None), "interactions.tsv": (result.interactions, None),
+        "pairs.tsv": (result.pairs, None), "geno_curve.tsv": (result.geno_curve.drop(columns="seconds"), "seconds"),
+    }.items():
+        table = read(out[name])
+        assert_tables_equal(table.drop(columns=computed) if computed else table, written)
+
+
+def test_fit_baselines__on_arrays_without_a_network_equal_the_workflows_baselines(outputs, from_arrays):
+    out, _, _ = outputs
+    G, pheno, fam, bim = cohort_arrays()
+    data = atlas_data(G, pheno, samples=fam[["FID", "IID"]], loci=bim)
+    is_test = from_arrays.is_test
+    alone = fit_baselines(data, is_test, lasso_alphas=10, lasso_folds=3, seed=7 + 2)
+    written = read(out["predictions.tsv"])
+    for name in ("ridge", "lasso", "pairwise"):
+        # the workflow's lasso is the network's linear path: the same fit, stored in float32
+        tolerance = {"rtol": 1e-9, "atol": 1e-12} if name == "ridge" else {"rtol": 1e-5, "atol": 1e-5}
+        np.testing.assert_allclose(alone.predictions[name].ravel(), written[name], **tolerance, err_msg=name)
+    metrics = read(out["metrics.tsv"])
+    for name in ("ridge", "lasso", "pairwise"):
+        np.testing.assert_allclose(alone.metrics[alone.metrics.model == name].r2,
+                                   metrics[metrics.model == name].r2, atol=1e-6, err_msg=name)
+
+
+def test_fit_atlas__bad_vida_setting_and_split_raise():
+    G, pheno, fam, bim = cohort_arrays()
+    with pytest.raises(InputError, match="vida: unknown setting 'threshold'"):
+        fit_atlas(G, pheno, samples=fam[["FID", "IID"]], vida={"threshold": 2})
+    with pytest.raises(InputError, match=r"is_test: expected \(160,\) booleans"):
+        fit_atlas(G, pheno, samples=fam[["FID", "IID"]], is_test=np.zeros(150, bool))

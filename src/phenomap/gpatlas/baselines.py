@@ -1,79 +1,242 @@
-"""Linear baselines on the same features and split as the network: ridge and lasso, penalties by CV.
+"""Linear models of G-P Atlas: ridge, lasso (the improved model's linear path) and the pairwise lasso.
 
-Both work per trait on the training samples where the trait is observed, with the features
-centred on those samples (so no penalised intercept).
+Each trait is fitted on the training samples where it is observed, with the features centred
+on those samples (so no penalised intercept). Traits observed on the same samples share
+everything that does not depend on the trait: the ridge kernel's eigendecomposition and the
+lasso's centred feature matrix and cross-validation folds.
 
 - Ridge: the penalty minimises the exact leave-one-out error, computed from the eigen-
-  decomposition of the n x n kernel X X^T (cheap when loci outnumber samples).
+  decomposition of the n x n kernel X X^T (the n < p dual: cheap when loci outnumber
+  samples); one decomposition serves every trait observed on the same samples, as
+  scikit-learn's ``RidgeCV`` serves several targets. Features: the network's (one-hot or
+  dosage).
 - Lasso: the solution path over a log grid of penalties is followed with sequential strong
   rules: scikit-learn's coordinate descent runs on the few columns the rule keeps, and the
   KKT conditions are checked on all columns (violators are added and the fit repeated), so
   the path is exact while each step only touches a few hundred columns. The penalty
   minimises the K-fold CV error; the objective is scikit-learn's
-  ``1/(2n) ||y - X w||^2 + alpha ||w||_1``.
+  ``1/(2n) ||y - X w||^2 + alpha ||w||_1``. Features: the network's less the one-hot
+  columns that only repeat the intercept (:func:`~phenomap.gpatlas.data.linear_columns`:
+  one column per biallelic locus instead of two), which leaves the optimum unchanged.
 - Pairwise lasso: the lasso's loci, then a second lasso on their main effects and every
   product of two loci's features (strong hierarchy: an interaction is only considered between
   loci with a main effect). It captures multiplicative epistasis among selected loci, which a
-  network would have to discover from thousands of inputs.
+  network would have to discover from thousands of inputs. Its features are the network's
+  full one-hot blocks: for the products no column is redundant in the penalty.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import Lasso
+from sklearn.linear_model import enet_path
 from sklearn.model_selection import KFold
+from tqdm.auto import tqdm
+
+from phenomap.gpatlas.data import feature_matrix, linear_columns
+
+log = logging.getLogger(__name__)
 
 RIDGE_ALPHAS = np.logspace(-2, 6, 33)
 
 
 @dataclass(frozen=True)
 class LinearFit:
-    """A fitted linear model of one trait: y ~ intercept + (x - centre) @ coef."""
+    """A fitted linear model of one trait: y ~ intercept + (x - centre) @ coef.
 
-    coef: np.ndarray  # (p,)
+    Attributes
+    ----------
+    coef : (p,) coefficients.
+    intercept : the prediction at ``x = centre``.
+    centre : (p,) feature means of the samples it was fitted on.
+    alpha : the penalty.
+    """
+
+    coef: np.ndarray
     intercept: float
-    centre: np.ndarray  # (p,)
+    centre: np.ndarray
     alpha: float
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        """(n,) predictions from (n, p) features."""
         return self.intercept + (X - self.centre) @ self.coef
 
 
-def ridge_predict(K_train: np.ndarray, K_test: np.ndarray, y: np.ndarray,
-                  alphas: np.ndarray = RIDGE_ALPHAS) -> tuple[np.ndarray, float]:
-    """Ridge predictions from linear kernels, with the leave-one-out-optimal penalty.
+@dataclass(frozen=True)
+class LinearPath:
+    """Per-trait linear models over the F network features: prediction = intercept + (x - centre) @ coef.T.
 
-    ``K_train`` (n, n) = X X^T over the training samples where y (n,) is observed,
-    ``K_test`` (n_test, n) = X_test X^T; features are centred on the training samples
-    implicitly (in kernel space). Returns (predictions (n_test,), penalty).
+    The form of the improved model's linear layer (``coef`` its weights, ``intercept`` its
+    bias, ``centre`` the training feature means its input is centred on).
+
+    Attributes
+    ----------
+    coef : (T, F) coefficients (zero for features a model does not use).
+    intercept : (T,) float64.
+    centre : (F,) feature centre.
+    alpha : (T,) penalties (NaN where unknown).
     """
-    n = len(y)
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    centre: np.ndarray
+    alpha: np.ndarray
+
+    @classmethod
+    def from_fits(cls, fits: list[LinearFit], columns: np.ndarray, centre: np.ndarray) -> LinearPath:
+        """Expand per-trait fits on the feature columns ``columns`` (p,) to all F = len(centre) features."""
+        coef = np.zeros((len(fits), len(centre)), dtype=fits[0].coef.dtype if fits else np.float32)
+        intercept = np.empty(len(fits))
+        for t, fit in enumerate(fits):
+            coef[t, columns] = fit.coef
+            # each fit centred its features on its own samples; move that into the intercept
+            intercept[t] = fit.intercept - (fit.centre - centre[columns]) @ fit.coef
+        return cls(coef, intercept, centre, np.array([fit.alpha for fit in fits]))
+
+    @property
+    def used(self) -> np.ndarray:
+        """Increasing indices of the features with a non-zero coefficient for some trait."""
+        return np.flatnonzero((self.coef != 0).any(axis=0))
+
+    def predict(self, x: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """(n, T) predictions from ``x`` (n, len(columns)), the features ``columns`` (which must
+        include :attr:`used`)."""
+        return self.intercept + (x - self.centre[columns]) @ self.coef[:, columns].T
+
+
+def observed_groups(z: np.ndarray) -> list[tuple[np.ndarray, list[int]]]:
+    """Traits grouped by the samples where they are observed.
+
+    ``z`` (n, T) with NaN for missing. Returns [(observed (n,) bool, [trait indices])], one
+    entry per distinct pattern, in order of each pattern's first trait.
+    """
+    groups: dict[bytes, tuple[np.ndarray, list[int]]] = {}
+    for t in range(z.shape[1]):
+        observed = ~np.isnan(z[:, t])
+        groups.setdefault(np.packbits(observed).tobytes(), (observed, []))[1].append(t)
+    return list(groups.values())
+
+
+def ridge_predict(K_train: np.ndarray, K_test: np.ndarray, y: np.ndarray,
+                  alphas: np.ndarray = RIDGE_ALPHAS) -> tuple[np.ndarray, float | np.ndarray]:
+    """Ridge predictions from linear kernels, with each target's leave-one-out-optimal penalty.
+
+    Parameters
+    ----------
+    K_train : (n, n)
+        X X^T over the training samples (all observed for every target).
+    K_test : (n_test, n)
+        X_test X^T. Features are centred on the training samples implicitly (in kernel space).
+    y : (n,) or (n, k)
+        One target, or k targets sharing the samples (and one eigendecomposition).
+    alphas : (a,)
+        Penalty grid.
+
+    Returns
+    -------
+    predictions : (n_test,) or (n_test, k)
+    penalty : float, or (k,) array
+    """
+    Y = np.asarray(y, dtype=np.float64)
+    single = Y.ndim == 1
+    Y = Y[:, None] if single else Y
+    alphas = np.asarray(alphas, dtype=np.float64)
+    n = len(Y)
     col_mean, grand = K_train.mean(axis=0), K_train.mean()
     Kc = K_train - col_mean[:, None] - col_mean[None, :] + grand
     Kt = K_test - K_test.mean(axis=1, keepdims=True) - col_mean[None, :] + grand
     s, U = np.linalg.eigh(Kc)
     s = np.clip(s, 0, None)
-    mean = y.mean()
-    Uy, U2 = U.T @ (y - mean), U**2
-    loo = []
-    for alpha in alphas:
+    mean = Y.mean(axis=0)
+    UY, U2 = U.T @ (Y - mean), U**2
+    loo = np.empty((len(alphas), Y.shape[1]))
+    for a, alpha in enumerate(alphas):
         # residual and 1 - leverage written without cancellation: (I - H) = U diag(alpha / (s + alpha)) U^T,
         # less the unpenalised intercept's direction (the constant vector, leverage 1/n)
         kept = alpha / (s + alpha)
-        loo.append(np.mean(((U @ (kept * Uy)) / (U2 @ kept - 1 / n)) ** 2))
-    alpha = float(alphas[int(np.argmin(loo))])
-    return mean + Kt @ (U @ (Uy / (s + alpha))), alpha
+        loo[a] = np.mean(((U @ (kept[:, None] * UY)) / (U2 @ kept - 1 / n)[:, None]) ** 2, axis=0)
+    chosen = alphas[np.argmin(loo, axis=0)]
+    pred = mean + Kt @ (U @ (UY / (s[:, None] + chosen[None, :])))
+    return (pred[:, 0], float(chosen[0])) if single else (pred, chosen)
+
+
+def ridge_kernel(states: np.ndarray, n_states: int, coding: str, rows: np.ndarray, *,
+                 mean: np.ndarray | None = None, block: int = 4096) -> np.ndarray:
+    """(n, len(rows)) float64 linear kernel X X[rows]^T of the network features of ``states`` (n, m).
+
+    Accumulated over ``block`` feature columns at a time (memory ~ n x block float32). One-hot
+    products are counts of shared states, exact in float32 (< 2^24), so they are computed in
+    single precision and the kernel is exactly that of float64; dosages (with imputed means,
+    ``mean`` (F,)) are computed in float64.
+    """
+    n_features = states.shape[1] * (n_states if coding == "onehot" else 1)
+    K = np.zeros((len(states), len(rows)))
+    for start in range(0, n_features, block):
+        x = feature_matrix(states, n_states, coding, np.arange(start, min(start + block, n_features)), mean)
+        if coding != "onehot":
+            x = x.astype(np.float64)
+        K += x @ x[rows].T
+    return K
+
+
+def ridge_baseline(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, train: np.ndarray, *,
+                   mean: np.ndarray | None = None, alphas: np.ndarray = RIDGE_ALPHAS,
+                   traits=None) -> tuple[np.ndarray, np.ndarray]:
+    """Ridge predictions of every sample, per trait fitted on its observed training samples.
+
+    Parameters
+    ----------
+    states : (n, m) int8
+        Allele-state codes (-1 = missing).
+    n_states, coding :
+        Feature coding (as the network's).
+    z : (n, T)
+        Standardised traits, NaN = missing.
+    train : (r,) int
+        Training rows.
+    mean : (F,) float32, optional
+        Training feature means (dosage coding: imputed for missing calls).
+    alphas : (a,)
+        Penalty grid.
+    traits : sequence of str, optional
+        Names for the log.
+
+    Returns
+    -------
+    predictions : (n, T) float64
+    penalties : (T,) the leave-one-out-optimal penalty of each trait.
+    """
+    K = ridge_kernel(states, n_states, coding, train, mean=mean)
+    out = np.full(z.shape, np.nan)
+    penalty = np.full(z.shape[1], np.nan)
+    groups = observed_groups(z[train])
+    for observed, group in groups:
+        out[:, group], penalty[group] = ridge_predict(K[train[observed]][:, observed], K[:, observed],
+                                                      z[train[observed]][:, group], alphas)
+    log.info("ridge: %d eigendecompositions for %d traits; penalties %s", len(groups), z.shape[1],
+             ", ".join(f"{name}={a:.3g}" for name, a in zip(traits or range(z.shape[1]), penalty)))
+    return out, penalty
+
+
+def _coordinate_descent(X: np.ndarray, y: np.ndarray, alpha: float, init: np.ndarray, tol: float) -> np.ndarray:
+    """scikit-learn's lasso coordinate descent (as ``Lasso(fit_intercept=False).fit`` runs it) from ``init``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        _, coefs, _ = enet_path(np.asfortranarray(X), y, l1_ratio=1.0, alphas=[alpha], precompute=False,
+                                coef_init=init, check_input=False, tol=tol, max_iter=5000)
+    return coefs[:, 0]
 
 
 def lasso_path(X: np.ndarray, y: np.ndarray, alphas: np.ndarray, *, tol: float = 1e-4) -> Iterator[np.ndarray]:
-    """Yield the lasso coefficients (p,) for each of the decreasing ``alphas``; X, y centred."""
+    """Yield the lasso coefficients (p,) for each of the decreasing ``alphas``; X (n, p), y (n,) centred."""
     n, p = X.shape
+    y_cd = np.ascontiguousarray(y, dtype=X.dtype)
     w = np.zeros(p, dtype=X.dtype)
     grad = np.abs(X.T @ y) / n
     previous = alphas[0]
@@ -81,22 +244,69 @@ def lasso_path(X: np.ndarray, y: np.ndarray, alphas: np.ndarray, *, tol: float =
         keep = (grad >= 2 * alpha - previous) | (w != 0)
         while True:
             cols = np.flatnonzero(keep)
+            active = X[:, cols]
             if cols.size:
-                model = Lasso(alpha=alpha, fit_intercept=False, precompute=False, tol=tol,
-                              max_iter=5000, warm_start=True)
-                model.coef_ = w[cols].copy()
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", ConvergenceWarning)
-                    model.fit(X[:, cols], y)
+                coef = _coordinate_descent(active, y_cd, alpha, w[cols], tol)
                 w[:] = 0
-                w[cols] = model.coef_
-            grad = np.abs(X.T @ (y - X[:, cols] @ w[cols])) / n
+                w[cols] = coef
+            grad = np.abs(X.T @ (y - active @ w[cols])) / n
             violators = (grad > alpha * (1 + 1e-3)) & ~keep
             if not violators.any():
                 break
             keep |= violators
         previous = alpha
         yield w.copy()
+
+
+class FoldDesign:
+    """A feature matrix centred and split into K folds once, for lasso fits of any trait observed on its rows.
+
+    Parameters
+    ----------
+    X : (n, p) float
+        Features of the samples (float32 halves the memory and time of float64).
+    folds : int
+        K of the K-fold CV.
+    seed : int
+        Seed of ``KFold(folds, shuffle=True)``.
+
+    Memory: about (2 + folds) x the size of X (the centred matrix and each fold's training and
+    held-out parts, centred on the fold's training part).
+    """
+
+    def __init__(self, X: np.ndarray, *, folds: int, seed: int):
+        self.centre = X.mean(axis=0)
+        self.Xc = X - self.centre
+        self.folds = []
+        for train, held in KFold(folds, shuffle=True, random_state=seed).split(self.Xc):
+            X_train = self.Xc[train]
+            c = X_train.mean(axis=0)
+            X_train -= c
+            X_held = self.Xc[held]
+            X_held -= c
+            self.folds.append((train, held, X_train, X_held))
+
+    def lasso(self, y: np.ndarray, *, n_alphas: int = 20, ratio: float = 0.01, patience: int = 3) -> LinearFit:
+        """Lasso of y (n,) with the K-fold-CV-optimal penalty (see :func:`lasso_cv`)."""
+        mean = y.mean()
+        yc = (y - mean).astype(self.Xc.dtype)  # one dtype: mixed products would copy X
+        top = np.abs(self.Xc.T @ yc).max(initial=0) / len(yc)
+        if top == 0:  # no feature varies with y: the intercept alone
+            return LinearFit(np.zeros(self.Xc.shape[1], dtype=self.Xc.dtype), float(mean), self.centre, 0.0)
+        alphas = top * np.logspace(0, np.log10(ratio), n_alphas)
+        paths, held_out = [], []
+        for train, held, X_train, X_held in self.folds:
+            m = yc[train].mean()
+            paths.append(lasso_path(X_train, yc[train] - m, alphas))
+            held_out.append((X_held, yc[held] - m))
+        errors = []
+        for _ in alphas:
+            errors.append(sum(np.sum((Xh @ next(path) - yh) ** 2) for path, (Xh, yh) in zip(paths, held_out)))
+            if len(errors) - 1 - int(np.argmin(errors)) >= patience:
+                break
+        best = int(np.argmin(errors))
+        *_, coef = itertools.islice(lasso_path(self.Xc, yc, alphas), best + 1)
+        return LinearFit(coef, float(mean), self.centre, float(alphas[best]))
 
 
 def lasso_cv(X: np.ndarray, y: np.ndarray, *, n_alphas: int = 20, ratio: float = 0.01, folds: int = 5,
@@ -106,23 +316,56 @@ def lasso_cv(X: np.ndarray, y: np.ndarray, *, n_alphas: int = 20, ratio: float =
     The grid runs from the smallest penalty with an all-zero solution down to ``ratio`` of it
     (``n_alphas`` log-spaced values); the folds follow it together and stop ``patience``
     penalties after the CV error last improved, sparing the dense (slow) end of the path.
+    For several traits observed on the same samples, build one :class:`FoldDesign` and call
+    its ``lasso`` per trait (the same numbers, without re-centring and re-splitting X).
     """
-    centre, mean = X.mean(axis=0), y.mean()
-    Xc, yc = X - centre, (y - mean).astype(X.dtype)  # one dtype: mixed products would copy X
-    alphas = np.abs(Xc.T @ yc).max() / len(yc) * np.logspace(0, np.log10(ratio), n_alphas)
-    paths, held_out = [], []
-    for train, held in KFold(folds, shuffle=True, random_state=seed).split(Xc):
-        c, m = Xc[train].mean(axis=0), yc[train].mean()
-        paths.append(lasso_path(Xc[train] - c, yc[train] - m, alphas))
-        held_out.append((Xc[held] - c, yc[held] - m))
-    errors = []
-    for _ in alphas:
-        errors.append(sum(np.sum((Xh @ next(path) - yh) ** 2) for path, (Xh, yh) in zip(paths, held_out)))
-        if len(errors) - 1 - int(np.argmin(errors)) >= patience:
-            break
-    best = int(np.argmin(errors))
-    *_, coef = itertools.islice(lasso_path(Xc, yc, alphas), best + 1)
-    return LinearFit(coef, float(mean), centre, float(alphas[best]))
+    return FoldDesign(X, folds=folds, seed=seed).lasso(y, n_alphas=n_alphas, ratio=ratio, patience=patience)
+
+
+def fit_lasso_path(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, *, mean: np.ndarray,
+                   n_alphas: int = 20, folds: int = 5, seed: int = 0, traits=None) -> LinearPath:
+    """Per-trait CV lasso of standardised traits on the linear-model features, in network coordinates.
+
+    Parameters
+    ----------
+    states : (n, m) int8
+        Allele-state codes of the samples to fit on (the training split).
+    n_states, coding :
+        The network's feature coding.
+    z : (n, T)
+        Standardised traits, NaN = missing (each trait is fitted on its observed samples).
+    mean : (F,) float64
+        Feature means of these samples: imputed for missing dosages (as float32, as the
+        network does) and the centre of the returned path.
+    n_alphas, folds, seed :
+        As :func:`lasso_cv`.
+    traits : sequence of str, optional
+        Names for the log.
+
+    Returns
+    -------
+    LinearPath
+        Coefficients on the network's F features; zero on the columns left out of the fit
+        (:func:`~phenomap.gpatlas.data.linear_columns`: the higher state of a biallelic
+        locus, states absent from the training calls), which is where coordinate descent on
+        the full coding keeps them too.
+    """
+    columns = linear_columns(states, n_states, coding)
+    x = feature_matrix(states, n_states, coding, columns, mean.astype(np.float32))
+    fits: list[LinearFit | None] = [None] * z.shape[1]
+    groups = observed_groups(z)
+    progress = tqdm(total=z.shape[1], desc="lasso path", mininterval=5)
+    for observed, group in groups:
+        design = FoldDesign(x if observed.all() else x[observed], folds=folds, seed=seed)
+        for t in group:
+            fits[t] = design.lasso(z[observed, t], n_alphas=n_alphas)
+            log.info("lasso %s: penalty %.3g, %d non-zero coefficients", traits[t] if traits else t,
+                     fits[t].alpha, int((fits[t].coef != 0).sum()))
+            progress.update()
+    progress.close()
+    log.info("lasso: %d of %d network features (%d loci), %d fold designs for %d traits", len(columns), len(mean),
+             states.shape[1], len(groups), z.shape[1])
+    return LinearPath.from_fits(fits, columns, mean)
 
 
 @dataclass(frozen=True)
@@ -152,6 +395,21 @@ def pairwise_features(X: np.ndarray, loci: np.ndarray, block: int) -> np.ndarray
     return np.concatenate([X[:, cols], products], axis=1)
 
 
+def pairwise_loci(main_coef: np.ndarray, block: int, max_loci: int = 40) -> np.ndarray:
+    """Increasing indices of the (at most ``max_loci``) loci with the largest non-zero effect in
+    ``main_coef`` (block * m,), ``block`` consecutive coefficients per locus.
+
+    A locus's effect is the largest difference between two of its states' coefficients (one-hot)
+    or |coefficient| (dosage): unlike the largest |coefficient|, it does not depend on how a
+    lasso splits an effect between the complement columns of a biallelic locus, so the full
+    and the reduced coding (:func:`~phenomap.gpatlas.data.linear_columns`) rank loci alike.
+    """
+    coef = main_coef.reshape(-1, block)
+    strength = np.ptp(coef, axis=1) if block > 1 else np.abs(coef[:, 0])
+    loci = np.flatnonzero(strength)
+    return np.sort(loci[np.argsort(-strength[loci], kind="stable")[:max_loci]])
+
+
 def pairwise_lasso(X: np.ndarray, y: np.ndarray, *, block: int, main_coef: np.ndarray | None = None,
                    max_loci: int = 40, n_alphas: int = 20, folds: int = 5, seed: int = 0) -> PairwiseFit:
     """Interaction lasso under strong hierarchy: a lasso selects loci, a second lasso fits y on their
@@ -164,8 +422,30 @@ def pairwise_lasso(X: np.ndarray, y: np.ndarray, *, block: int, main_coef: np.nd
     """
     if main_coef is None:
         main_coef = lasso_cv(X, y, n_alphas=n_alphas, folds=folds, seed=seed).coef
-    strength = np.abs(main_coef).reshape(-1, block).max(axis=1)
-    loci = np.flatnonzero(strength)
-    loci = np.sort(loci[np.argsort(-strength[loci], kind="stable")[:max_loci]])
+    loci = pairwise_loci(main_coef, block, max_loci)
     fit = lasso_cv(pairwise_features(X, loci, block), y, n_alphas=n_alphas, folds=folds, seed=seed)
     return PairwiseFit(loci, block, fit)
+
+
+def pairwise_baseline(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, train: np.ndarray,
+                      main: LinearPath, *, mean: np.ndarray | None = None, max_loci: int = 40, n_alphas: int = 20,
+                      folds: int = 5, seed: int = 0, traits=None) -> np.ndarray:
+    """Pairwise-lasso predictions (n, T) of every sample (:func:`pairwise_lasso` per trait on its
+    observed training samples), the loci chosen by the lasso ``main`` already fitted on them.
+
+    ``states`` (n, m), ``z`` (n, T) standardised with NaN for missing, ``train`` (r,) rows,
+    ``mean`` (F,) float32 training feature means (dosage imputation). Only the selected loci's
+    features are built (the network's full one-hot blocks, as :func:`pairwise_lasso` uses).
+    """
+    block = n_states if coding == "onehot" else 1
+    out = np.full(z.shape, np.nan)
+    for t in range(z.shape[1]):
+        obs = train[~np.isnan(z[train, t])]
+        loci = pairwise_loci(main.coef[t], block, max_loci)
+        x = feature_matrix(states, n_states, coding, (loci[:, None] * block + np.arange(block)).ravel(), mean)
+        F = pairwise_features(x, np.arange(len(loci)), block)
+        fit = lasso_cv(F[obs], z[obs, t], n_alphas=n_alphas, folds=folds, seed=seed)
+        out[:, t] = fit.predict(F)
+        log.info("pairwise lasso %s: %d loci, %d non-zero of %d coefficients", traits[t] if traits else t,
+                 len(loci), int((fit.coef != 0).sum()), fit.coef.size)
+    return out

@@ -9,28 +9,35 @@ Metrics, per trait over the test samples where the trait is observed, on the ori
   not blow the ratio up. MAPE only means something for traits far from zero (such as the
   paper's simulated traits); for centred traits read R^2.
 
-Baselines use the network's features (one-hot or dosage, missing calls imputed with the
-training mean): ridge with the leave-one-out penalty (from chunked linear kernels, so no
-feature matrix is held) and lasso with the K-fold-CV penalty. A model whose linear path
-is a lasso (the improved variant) reports that path as the lasso baseline: it is the same
-estimator on the same samples.
+Baselines (:func:`fit_baselines`, callable on their own: no network needed) use the network's
+features (one-hot or dosage, missing dosages imputed with the training mean) and the same
+split and trait standardisation as the network: ridge with the leave-one-out penalty (from
+chunked linear kernels, so no feature matrix is held), lasso with the K-fold-CV penalty,
+and the pairwise lasso on the lasso's loci (see :mod:`phenomap.gpatlas.baselines`). A model
+whose linear path is a lasso (the improved variant) hands that path in as the lasso
+baseline: it is the same estimator on the same samples, so it is not fitted twice.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 
-from phenomap.gpatlas.baselines import lasso_cv, pairwise_lasso, ridge_predict
+from phenomap.errors import InputError
+from phenomap.gpatlas.baselines import LinearPath, fit_lasso_path, pairwise_baseline, ridge_baseline
+from phenomap.gpatlas.data import CODINGS, AtlasData, PhenotypeScaler, feature_matrix, feature_means
 from phenomap.gpatlas.model import AtlasModel
 
 log = logging.getLogger(__name__)
 
 MAPE_FLOOR = 0.1
 METRIC_COLUMNS = ["model", "trait", "n", "r2", "pearson_r", "mape"]
+BASELINES = ("ridge", "lasso", "pairwise")
+#: pairwise lasso: interactions among at most this many of the lasso's loci (largest coefficients)
+PAIRWISE_MAX_LOCI = 40
 
 
 def trait_metrics(pred: np.ndarray, obs: np.ndarray) -> dict[str, float]:
@@ -60,72 +67,158 @@ def metrics_table(predictions: dict[str, np.ndarray], obs: np.ndarray, traits) -
     return pd.DataFrame(rows, columns=METRIC_COLUMNS)
 
 
-def _features_slice(model: AtlasModel, states: np.ndarray, start: int, stop: int) -> torch.Tensor:
-    """Features of loci ``start:stop`` (n, F_slice), missing calls imputed with the training mean."""
-    per_locus = model.architecture.per_locus
-    x = model.features(states[:, start:stop])
-    return torch.where(torch.isnan(x), model.geno.feature_mean[start * per_locus: stop * per_locus], x)
+def check_split(is_test, n: int) -> np.ndarray:
+    """(n,) bool is-test mask, with at least two training and two test samples; else InputError."""
+    is_test = np.asarray(is_test)
+    if is_test.shape != (n,) or is_test.dtype != bool:
+        raise InputError(f"is_test: expected ({n},) booleans (True = test sample), got {is_test.dtype} {is_test.shape}.")
+    if is_test.sum() < 2 or (~is_test).sum() < 2:
+        raise InputError(f"is_test: {int(is_test.sum())} test and {int((~is_test).sum())} training samples; "
+                         "both need at least 2.")
+    return is_test
 
 
-def ridge_baseline(model: AtlasModel, states: np.ndarray, z: np.ndarray, is_test: np.ndarray, *,
-                   chunk: int = 4096) -> np.ndarray:
-    """Ridge predictions (n, T) of every sample from standardised traits ``z`` (n, T, NaN = missing).
+@dataclass(frozen=True)
+class Baselines:
+    """Linear baselines of one train/test split.
 
-    Fitted per trait on the observed training samples; the linear kernels are accumulated
-    over chunks of ``chunk`` loci.
+    Attributes
+    ----------
+    predictions : {name: (n, T) float64}
+        Every sample's prediction on the original trait scale, for each fitted baseline
+        (``ridge``, ``lasso``, ``pairwise``).
+    metrics : DataFrame
+        Held-out metrics (:data:`METRIC_COLUMNS`, a ``median`` row per baseline).
+    lasso : LinearPath or None
+        The lasso (network coordinates, standardised traits) when lasso or pairwise ran.
+    ridge_penalty : (T,) or None
+        Leave-one-out-optimal ridge penalty of each trait.
     """
-    train = np.flatnonzero(~is_test)
-    K_all = np.zeros((len(states), len(train)))  # its rows `train` are the training kernel
-    for start in range(0, states.shape[1], chunk):
-        x = _features_slice(model, states, start, start + chunk).double().numpy()
-        K_all += x @ x[train].T
-    out = np.full(z.shape, np.nan)
-    for t in range(z.shape[1]):
-        obs = ~np.isnan(z[train, t])
-        out[:, t], alpha = ridge_predict(K_all[np.ix_(train[obs], obs)], K_all[:, obs], z[train[obs], t])
-        log.info("ridge %s: penalty %.3g", model.traits[t], alpha)
-    return out
+
+    predictions: dict[str, np.ndarray]
+    metrics: pd.DataFrame
+    lasso: LinearPath | None
+    ridge_penalty: np.ndarray | None
 
 
-def lasso_baseline(model: AtlasModel, states: np.ndarray, z: np.ndarray, is_test: np.ndarray, *,
-                   n_alphas: int, folds: int, seed: int) -> np.ndarray:
-    """Lasso predictions (n, T) from standardised traits ``z``: the model's linear path if it
-    has one, else a lasso per trait fitted on the observed training samples."""
-    net = model.geno
-    x = _features_slice(model, states, 0, states.shape[1])
-    if net.linear is not None:
-        with torch.no_grad():
-            return net.linear(net.prepare(x)).double().numpy()
-    x = x.numpy()
-    train = np.flatnonzero(~is_test)
-    out = np.full(z.shape, np.nan)
-    for t in range(z.shape[1]):
-        obs = train[~np.isnan(z[train, t])]
-        fit = lasso_cv(x[obs], z[obs, t], n_alphas=n_alphas, folds=folds, seed=seed)
-        out[:, t] = fit.predict(x)
-        log.info("lasso %s: penalty %.3g, %d non-zero coefficients", model.traits[t], fit.alpha,
-                 int((fit.coef != 0).sum()))
-    return out
+def fit_baselines(data: AtlasData, is_test, *, coding: str = "onehot", baselines=BASELINES,
+                  lasso_alphas: int = 20, lasso_folds: int = 5, seed: int = 0,
+                  lasso: LinearPath | None = None) -> Baselines:
+    """Ridge, lasso and pairwise lasso of every trait, fitted on the training samples: no network needed.
 
+    The workflow's ``gpatlas_evaluate`` step calls this with the model's split and settings,
+    so the same arguments give its numbers (with ``lasso`` = the improved model's linear path
+    it reuses that instead of fitting the lasso again).
 
-def pairwise_baseline(model: AtlasModel, states: np.ndarray, z: np.ndarray, is_test: np.ndarray, *,
-                      n_alphas: int, folds: int, seed: int, max_loci: int = 40) -> np.ndarray:
-    """Pairwise-interaction lasso predictions (n, T) from standardised traits ``z``
-    (:func:`~phenomap.gpatlas.baselines.pairwise_lasso`, per trait, observed training samples).
+    Parameters
+    ----------
+    data : AtlasData
+        From :func:`~phenomap.gpatlas.data.atlas_data` (arrays) or
+        :func:`~phenomap.gpatlas.data.load_atlas_data` (files).
+    is_test : (n,) bool
+        Test samples (e.g. :func:`~phenomap.gpatlas.data.split_samples`).
+    coding : {"onehot", "dosage"}
+        Features (as the network's ``gpatlas.coding``).
+    baselines : subset of ("ridge", "lasso", "pairwise")
+    lasso_alphas, lasso_folds, seed :
+        Lasso penalty grid size, CV folds and fold seed (the workflow: the tier-2 seed).
+    lasso : LinearPath, optional
+        A lasso already fitted on these training samples (standardised traits, network
+        coordinates), used as the lasso baseline and to pick the pairwise loci.
 
-    A model with a linear path already holds the first-stage lasso (same samples, features and
-    CV settings): its coefficients select the loci instead of a second identical fit.
+    Returns
+    -------
+    Baselines
+
+    Raises
+    ------
+    InputError
+        For an unknown baseline or coding, a bad split, or a trait constant on the training samples.
     """
-    net = model.geno
-    x = _features_slice(model, states, 0, states.shape[1]).numpy()
-    main = [None] * z.shape[1] if net.linear is None else net.linear.weight.detach().numpy()
+    unknown = [b for b in baselines if b not in BASELINES]
+    if unknown:
+        raise InputError(f"baselines: {unknown[0]!r} is not one of {list(BASELINES)}.")
+    if coding not in CODINGS:
+        raise InputError(f"coding: {coding!r} is not one of {list(CODINGS)}.")
+    is_test = check_split(is_test, len(data.states))
     train = np.flatnonzero(~is_test)
-    out = np.full(z.shape, np.nan)
-    for t in range(z.shape[1]):
-        obs = train[~np.isnan(z[train, t])]
-        fit = pairwise_lasso(x[obs], z[obs, t], block=model.architecture.per_locus, main_coef=main[t],
-                             max_loci=max_loci, n_alphas=n_alphas, folds=folds, seed=seed)
-        out[:, t] = fit.predict(x)
-        log.info("pairwise lasso %s: %d loci, %d non-zero of %d coefficients", model.traits[t], len(fit.loci),
-                 int((fit.fit.coef != 0).sum()), fit.fit.coef.size)
-    return out
+    scaler = PhenotypeScaler.fit(data.phenotypes[train], data.traits)
+    z = scaler.transform(data.phenotypes)
+    mean = feature_means(data.states[train], data.n_states, coding)
+    mean32 = mean.astype(np.float32)  # what the network imputes
+    shape = (data.states, data.n_states, coding)
+    preds, penalty = {}, None
+    if "ridge" in baselines:
+        preds["ridge"], penalty = ridge_baseline(*shape, z, train, mean=mean32, traits=data.traits)
+    if lasso is None and ("lasso" in baselines or "pairwise" in baselines):
+        lasso = fit_lasso_path(data.states[train], data.n_states, coding, z[train], mean=mean,
+                               n_alphas=lasso_alphas, folds=lasso_folds, seed=seed, traits=data.traits)
+    if "lasso" in baselines:
+        used = lasso.used
+        preds["lasso"] = lasso.predict(feature_matrix(*shape, used, mean32), used)
+    if "pairwise" in baselines:
+        preds["pairwise"] = pairwise_baseline(*shape, z, train, lasso, mean=mean32, max_loci=PAIRWISE_MAX_LOCI,
+                                              n_alphas=lasso_alphas, folds=lasso_folds, seed=seed, traits=data.traits)
+    preds = {name: scaler.inverse(p) for name, p in preds.items()}
+    metrics = metrics_table({k: v[is_test] for k, v in preds.items()}, data.phenotypes[is_test], data.traits)
+    return Baselines(preds, metrics, lasso, penalty)
+
+
+def model_linear_path(model: AtlasModel) -> LinearPath | None:
+    """The improved model's linear path as a :class:`LinearPath` (None for a model without one)."""
+    net = model.geno
+    if net is None or net.linear is None:
+        return None
+    mean = net.feature_mean.detach().cpu().numpy()
+    return LinearPath(coef=net.linear.weight.detach().cpu().numpy(),
+                      intercept=net.linear.bias.detach().cpu().double().numpy(),
+                      centre=mean if net.centre else np.zeros_like(mean),
+                      alpha=np.full(len(model.traits), np.nan))
+
+
+PREDICTION_COLUMNS = {"pheno->pheno": "pheno_pred", "geno->pheno": "geno_pred", "ridge": "ridge",
+                      "lasso": "lasso", "pairwise": "pairwise"}
+
+
+def evaluate_model(model: AtlasModel, data: AtlasData, is_test, *, baselines=BASELINES, lasso_alphas: int = 20,
+                   lasso_folds: int = 5, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Predictions of every sample and held-out metrics of a trained model and its baselines.
+
+    Parameters
+    ----------
+    model : AtlasModel
+        Both tiers trained, on ``data``'s loci and traits.
+    data : AtlasData
+    is_test : (n,) bool
+    baselines, lasso_alphas, lasso_folds, seed :
+        As :func:`fit_baselines` (``seed``: the tier-2 seed, whose folds the linear path used).
+
+    Returns
+    -------
+    predictions : DataFrame
+        One row per sample and trait: ``FID IID split trait observed pheno_pred geno_pred``
+        and a column per baseline (original scale).
+    metrics : DataFrame
+        :data:`METRIC_COLUMNS` of ``pheno->pheno``, ``geno->pheno`` and each baseline, on the test samples.
+    """
+    is_test = check_split(is_test, len(data.states))
+    model.check_traits(data.traits, source="phenotypes")
+    preds = {"pheno->pheno": model.predict_pheno(data.phenotypes), "geno->pheno": model.predict_geno(data.states)}
+    if baselines:
+        fitted = fit_baselines(data, is_test, coding=model.architecture.coding, baselines=baselines,
+                               lasso_alphas=lasso_alphas, lasso_folds=lasso_folds, seed=seed,
+                               lasso=model_linear_path(model))
+        preds |= fitted.predictions
+    metrics = metrics_table({k: v[is_test] for k, v in preds.items()}, data.phenotypes[is_test], data.traits)
+    n, T = data.phenotypes.shape
+    long = pd.DataFrame({
+        "FID": np.repeat(data.samples.FID.to_numpy(), T), "IID": np.repeat(data.samples.IID.to_numpy(), T),
+        "split": np.repeat(np.where(is_test, "test", "train"), T), "trait": np.tile(data.traits, n),
+        "observed": data.phenotypes.ravel(),
+    })
+    for name, column in PREDICTION_COLUMNS.items():
+        if name in preds:
+            long[column] = preds[name].ravel()
+    log.info("held-out median R2: %s", dict(zip(metrics.model[metrics.trait == "median"],
+                                                 metrics.r2[metrics.trait == "median"].round(3))))
+    return long, metrics

@@ -18,11 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 from scipy import stats
 from tqdm.auto import tqdm
 
+from phenomap.gpatlas.data import AtlasData
 from phenomap.gpatlas.model import AtlasModel
+from phenomap.gpatlas.vida import vida
 
 
 @dataclass(frozen=True)
@@ -166,3 +169,63 @@ def anova_scores(states: np.ndarray, y: np.ndarray, *, chunk: int = 2048) -> np.
             f = between[ok] / df_b[ok] / (within[ok] / df_w[ok])
             out[start:start + chunk][ok, t] = -stats.f.logsf(f, df_b[ok], df_w[ok]) / np.log(10)
     return out
+
+
+def importance_tables(model: AtlasModel, data: AtlasData, is_test: np.ndarray, *, z_threshold: float = 2.0,
+                      partner_fraction: float = 0.1, clumpiness_fraction: float = 0.05, max_loci: int = 3000,
+                      top_pairs: int = 20, chunk: int = 256,
+                      device: torch.device = torch.device("cpu")) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The workflow's importance outputs: ablation importance, VIDA scores and pairwise interactions.
+
+    Parameters
+    ----------
+    model : AtlasModel
+        Both tiers trained, on ``data``'s loci.
+    data : AtlasData
+    is_test : (n,) bool
+        Importance, VIDA and interactions use the test samples; the ANOVA the training ones.
+    z_threshold, partner_fraction, clumpiness_fraction, max_loci :
+        VIDA settings (:func:`~phenomap.gpatlas.vida.vida`).
+    top_pairs : int
+        Interactions are measured between every pair of this many most important loci.
+    chunk : int
+        Loci ablated at a time.
+    device : torch.device
+
+    Returns
+    -------
+    importance : DataFrame
+        Per locus ``CHROM ID POS A1 A2 rank importance best_state anova_log10p importance_<trait>…``,
+        by decreasing importance.
+    interactions : DataFrame
+        Per locus ``CHROM ID POS vida extreme_ratio_diff clumpiness_diff``, by decreasing VIDA score.
+    pairs : DataFrame
+        ``ID_A ID_B interaction top_trait top_trait_interaction``, by decreasing interaction.
+    """
+    test_states = data.states[is_test]
+    imp = ablation_importance(model, test_states, chunk=chunk, device=device)
+    anova = anova_scores(data.states[~is_test], data.phenotypes[~is_test])
+    loci = data.loci.reset_index(drop=True)
+    table = loci.assign(importance=imp.overall, best_state=imp.best_state, anova_log10p=anova.max(axis=1))
+    for t, name in enumerate(data.traits):
+        table[f"importance_{name}"] = imp.per_trait[:, t]
+    table = table.sort_values("importance", ascending=False, kind="stable")
+    table.insert(5, "rank", np.arange(1, len(table) + 1))
+
+    scores = vida(imp.per_sample, z_threshold=z_threshold, partner_fraction=partner_fraction,
+                  clumpiness_fraction=clumpiness_fraction, max_loci=max_loci, importance=imp.overall)
+    interactions = loci[["CHROM", "ID", "POS"]].assign(
+        vida=scores.score, extreme_ratio_diff=scores.extreme_ratio_diff, clumpiness_diff=scores.clumpiness_diff)
+    interactions = interactions.sort_values("vida", ascending=False, kind="stable", na_position="last")
+
+    top = np.argsort(-imp.overall, kind="stable")[: min(top_pairs, len(loci))]
+    inter = pairwise_interactions(model, test_states, top, device=device)
+    a, b = np.triu_indices(len(top), 1)
+    per_trait = inter[a, b]  # (pairs, T)
+    pairs = pd.DataFrame({
+        "ID_A": loci.ID.to_numpy()[top[a]], "ID_B": loci.ID.to_numpy()[top[b]],
+        "interaction": per_trait.mean(axis=1),
+        "top_trait": np.asarray(data.traits)[per_trait.argmax(axis=1)] if len(a) else [],
+        "top_trait_interaction": per_trait.max(axis=1) if len(a) else [],
+    })
+    return table, interactions, pairs.sort_values("interaction", ascending=False, kind="stable")

@@ -1,14 +1,17 @@
 """File-level steps of the G-P Atlas rules: read inputs, call the library, write outputs atomically.
 
+The same steps on arrays, in one call and in memory: :func:`phenomap.gpatlas.fit.fit_atlas`.
+
 Outputs of one cohort (``results/<cohort>/gpatlas/``):
 
 - ``split.tsv``: ``FID IID split`` (train | test), fixed by tier 1 and reused by every later step;
 - ``pheno_model.pt`` / ``geno_model.pt``: the model after tier 1 / tier 2 (:class:`AtlasModel`);
 - ``pheno_curve.tsv`` / ``geno_curve.tsv``: training curves (one row per epoch);
-- ``predictions.tsv``: long table ``FID IID split trait observed pheno_pred geno_pred ridge lasso``
-  (original scale; ``pheno_pred`` reconstructs the sample's own traits through tier 1);
+- ``predictions.tsv``: long table ``FID IID split trait observed pheno_pred geno_pred ridge lasso pairwise``
+  (original scale; ``pheno_pred`` reconstructs the sample's own traits through tier 1; one
+  column per configured baseline);
 - ``metrics.tsv``: ``model trait n r2 pearson_r mape`` on the test samples, models
-  ``pheno->pheno``, ``geno->pheno``, ``ridge``, ``lasso``, plus a ``median`` row per model;
+  ``pheno->pheno``, ``geno->pheno``, ``ridge``, ``lasso``, ``pairwise``, plus a ``median`` row per model;
 - ``importance.tsv``: per locus ``CHROM ID POS A1 A2 rank importance best_state anova_log10p
   importance_<trait>…`` (ablation on the test samples; best_state = A1 copies of the most
   important allele state; anova_log10p = max over traits of the marginal ANOVA on the
@@ -29,11 +32,10 @@ import torch
 
 from phenomap.device import pick
 from phenomap.gpatlas.data import AtlasData, load_atlas_data, read_split, split_samples
-from phenomap.gpatlas.evaluate import lasso_baseline, metrics_table, pairwise_baseline, ridge_baseline
-from phenomap.gpatlas.importance import ablation_importance, anova_scores, pairwise_interactions
+from phenomap.gpatlas.evaluate import BASELINES, evaluate_model
+from phenomap.gpatlas.importance import importance_tables
 from phenomap.gpatlas.model import AtlasModel
 from phenomap.gpatlas.train import Settings, train_geno_tier, train_pheno_tier
-from phenomap.gpatlas.vida import vida
 from phenomap.io.tables import write_tsv
 
 log = logging.getLogger(__name__)
@@ -78,40 +80,19 @@ def run_geno_tier(bfile: str, pheno: str, *, traits, split: str, pheno_model: st
 
 
 def run_evaluation(bfile: str, pheno: str, *, traits, split: str, model: str, out_predictions: str,
-                   out_metrics: str, baselines=("ridge", "lasso", "pairwise"), lasso_alphas: int = 20, lasso_folds: int = 5,
+                   out_metrics: str, baselines=BASELINES, lasso_alphas: int = 20, lasso_folds: int = 5,
                    seed: int = 0, threads: int = 1, chunk: int = 4096) -> pd.DataFrame:
-    """Predictions of every sample and held-out metrics of the model and its baselines."""
+    """Predictions of every sample and held-out metrics of the model and its baselines
+    (:func:`~phenomap.gpatlas.evaluate.evaluate_model`, whose lasso folds use the tier-2 seed, ``seed + 2``)."""
     configure_torch(threads)
     data, is_test = _data_and_split(bfile, pheno, traits, split, chunk)
     atlas = AtlasModel.load(model)
     atlas.check_loci(data.loci, source=f"genotypes {bfile}")
     atlas.check_traits(data.traits, source=f"phenotype file {pheno}")
-    preds = {"pheno->pheno": atlas.predict_pheno(data.phenotypes), "geno->pheno": atlas.predict_geno(data.states)}
-    z = atlas.scaler.transform(data.phenotypes)
-    if "ridge" in baselines:
-        preds["ridge"] = atlas.scaler.inverse(ridge_baseline(atlas, data.states, z, is_test, chunk=chunk))
-    if "lasso" in baselines:
-        preds["lasso"] = atlas.scaler.inverse(lasso_baseline(atlas, data.states, z, is_test, n_alphas=lasso_alphas,
-                                                             folds=lasso_folds, seed=seed + 2))
-    if "pairwise" in baselines:
-        pairwise = pairwise_baseline(atlas, data.states, z, is_test, n_alphas=lasso_alphas, folds=lasso_folds,
-                                     seed=seed + 2)
-        preds["pairwise"] = atlas.scaler.inverse(pairwise)
-    metrics = metrics_table({k: v[is_test] for k, v in preds.items()}, data.phenotypes[is_test], data.traits)
-    n, T = data.phenotypes.shape
-    long = pd.DataFrame({
-        "FID": np.repeat(data.samples.FID.to_numpy(), T), "IID": np.repeat(data.samples.IID.to_numpy(), T),
-        "split": np.repeat(np.where(is_test, "test", "train"), T), "trait": np.tile(data.traits, n),
-        "observed": data.phenotypes.ravel(),
-    })
-    for name, column in (("pheno->pheno", "pheno_pred"), ("geno->pheno", "geno_pred"), ("ridge", "ridge"),
-                         ("lasso", "lasso"), ("pairwise", "pairwise")):
-        if name in preds:
-            long[column] = preds[name].ravel()
-    write_tsv(long, out_predictions)
+    predictions, metrics = evaluate_model(atlas, data, is_test, baselines=baselines, lasso_alphas=lasso_alphas,
+                                          lasso_folds=lasso_folds, seed=seed + 2)
+    write_tsv(predictions, out_predictions)
     write_tsv(metrics, out_metrics)
-    log.info("held-out median R2: %s", dict(zip(metrics.model[metrics.trait == "median"],
-                                                 metrics.r2[metrics.trait == "median"].round(3))))
     return metrics
 
 
@@ -119,38 +100,18 @@ def run_importance(bfile: str, pheno: str, *, traits, split: str, model: str, ou
                    out_interactions: str, out_pairs: str, z_threshold: float = 2.0, partner_fraction: float = 0.1,
                    clumpiness_fraction: float = 0.05, max_loci: int = 3000, top_pairs: int = 20,
                    device: str = "auto", threads: int = 1, chunk: int = 4096, ablation_chunk: int = 256) -> None:
-    """Ablation importance, VIDA scores and pairwise interactions on the test samples."""
+    """Ablation importance, VIDA scores and pairwise interactions on the test samples
+    (:func:`~phenomap.gpatlas.importance.importance_tables`)."""
     configure_torch(threads)
     dev = pick(device)
     data, is_test = _data_and_split(bfile, pheno, traits, split, chunk)
     atlas = AtlasModel.load(model, device=dev)
     atlas.check_loci(data.loci, source=f"genotypes {bfile}")
-    test_states = data.states[is_test]
-    imp = ablation_importance(atlas, test_states, chunk=ablation_chunk, device=dev)
-    anova = anova_scores(data.states[~is_test], data.phenotypes[~is_test])
-    loci = data.loci.reset_index(drop=True)
-    table = loci.assign(importance=imp.overall, best_state=imp.best_state, anova_log10p=anova.max(axis=1))
-    for t, name in enumerate(data.traits):
-        table[f"importance_{name}"] = imp.per_trait[:, t]
-    table = table.sort_values("importance", ascending=False, kind="stable")
-    table.insert(5, "rank", np.arange(1, len(table) + 1))
+    table, interactions, pairs = importance_tables(
+        atlas, data, is_test, z_threshold=z_threshold, partner_fraction=partner_fraction,
+        clumpiness_fraction=clumpiness_fraction, max_loci=max_loci, top_pairs=top_pairs, chunk=ablation_chunk,
+        device=dev)
     write_tsv(table, out_importance)
-
-    scores = vida(imp.per_sample, z_threshold=z_threshold, partner_fraction=partner_fraction,
-                  clumpiness_fraction=clumpiness_fraction, max_loci=max_loci, importance=imp.overall)
-    interactions = loci[["CHROM", "ID", "POS"]].assign(
-        vida=scores.score, extreme_ratio_diff=scores.extreme_ratio_diff, clumpiness_diff=scores.clumpiness_diff)
-    write_tsv(interactions.sort_values("vida", ascending=False, kind="stable", na_position="last"), out_interactions)
-
-    top = np.argsort(-imp.overall, kind="stable")[: min(top_pairs, len(loci))]
-    inter = pairwise_interactions(atlas, test_states, top, device=dev)
-    a, b = np.triu_indices(len(top), 1)
-    per_trait = inter[a, b]  # (pairs, T)
-    pairs = pd.DataFrame({
-        "ID_A": loci.ID.to_numpy()[top[a]], "ID_B": loci.ID.to_numpy()[top[b]],
-        "interaction": per_trait.mean(axis=1),
-        "top_trait": np.asarray(data.traits)[per_trait.argmax(axis=1)] if len(a) else [],
-        "top_trait_interaction": per_trait.max(axis=1) if len(a) else [],
-    })
-    write_tsv(pairs.sort_values("interaction", ascending=False, kind="stable"), out_pairs)
+    write_tsv(interactions, out_interactions)
+    write_tsv(pairs, out_pairs)
     log.info("importance: top loci %s", list(table.ID[:5]))

@@ -18,7 +18,8 @@ Variants (:data:`VARIANTS`):
   hidden units). Note that this penalty only pulls each column's sum to zero, so it does not
   switch loci off.
 - ``improved``: centred features and a linear path fitted first: per trait, a lasso with
-  the penalty chosen by K-fold CV on the training split (:func:`~phenomap.gpatlas.baselines.lasso_cv`),
+  the penalty chosen by K-fold CV on the training split (:func:`~phenomap.gpatlas.baselines.fit_lasso_path`;
+  one column per biallelic locus, an exact reparametrisation of its two one-hot columns),
   kept fixed. The network path (genotype encoder into the tier-1 decoder, fine-tuned at
   ``decoder_lr``) reads only the loci the lasso selected for some trait, is scaled by a
   per-trait gate that starts at 0, and is fitted to what the linear path leaves over. A
@@ -44,8 +45,8 @@ import torch
 from tqdm.auto import tqdm
 
 from phenomap.errors import InputError
-from phenomap.gpatlas.baselines import LinearFit, lasso_cv
-from phenomap.gpatlas.data import CODINGS, AtlasData, PhenotypeScaler, encode
+from phenomap.gpatlas.baselines import fit_lasso_path
+from phenomap.gpatlas.data import CODINGS, AtlasData, PhenotypeScaler, encode, feature_means
 from phenomap.gpatlas.model import Architecture, AtlasModel, GenotypeNet, PhenoAutoencoder
 
 log = logging.getLogger(__name__)
@@ -195,32 +196,9 @@ def published_penalty(net: GenotypeNet, l1: float, l2: float) -> torch.Tensor:
     return l1 * column_sums.abs().sum() + l2 * column_sums.norm()
 
 
-def feature_means(data: AtlasData, rows: np.ndarray, coding: str, *, chunk: int = 4096) -> np.ndarray:
-    """(F,) mean of each feature over ``rows``, computed ``chunk`` loci at a time.
-
-    A missing call counts as an all-zero one-hot row; for dosages it is left out (0 if a
-    locus has no call at all).
-    """
-    means = []
-    for start in range(0, data.states.shape[1], chunk):
-        x = encode(torch.as_tensor(data.states[rows, start:start + chunk]), coding, data.n_states).double()
-        means.append(torch.nanmean(x, dim=0))
-    return np.nan_to_num(torch.cat(means).numpy())
-
-
-def fit_linear_path(x_train: np.ndarray, z_train: np.ndarray, settings: Settings, *, seed: int) -> list[LinearFit]:
-    """Per-trait lasso fits on (n, F) features and (n, T) standardised traits (NaN = missing)."""
-    fits = []
-    for t in tqdm(range(z_train.shape[1]), desc="linear path (lasso)", mininterval=5):
-        observed = ~np.isnan(z_train[:, t])
-        fits.append(lasso_cv(x_train[observed], z_train[observed, t], n_alphas=settings.lasso_alphas,
-                             folds=settings.lasso_folds, seed=seed))
-    return fits
-
-
-def selected_features(fits: list[LinearFit], per_locus: int) -> np.ndarray:
-    """Indices of every feature of the loci with a non-zero coefficient for some trait."""
-    used = np.any([fit.coef != 0 for fit in fits], axis=0).reshape(-1, per_locus).any(axis=1)
+def selected_features(coef: np.ndarray, per_locus: int) -> np.ndarray:
+    """Indices of every feature of the loci with a non-zero coefficient for some trait in ``coef`` (T, F)."""
+    used = (coef != 0).any(axis=0).reshape(-1, per_locus).any(axis=1)
     return (np.flatnonzero(used)[:, None] * per_locus + np.arange(per_locus)).ravel()
 
 
@@ -228,25 +206,25 @@ def build_geno_net(model: AtlasModel, data: AtlasData, train_rows: np.ndarray, s
                    seed: int) -> GenotypeNet:
     """A tier-2 network for ``model``; with a linear path, fit that path first (lasso)."""
     arch = model.architecture
-    mean = feature_means(data, train_rows, arch.coding)
+    states = data.states[train_rows]
+    mean = feature_means(states, data.n_states, arch.coding)
     if not arch.linear:
         return GenotypeNet(model.n_features, arch.hidden, arch.latent, model.pheno.decoder, len(model.traits),
                            centre=arch.centre, linear=False, feature_mean=mean)
-    x = model.features(data.states[train_rows]).numpy()
-    x = np.where(np.isnan(x), mean.astype(np.float32), x)
-    fits = fit_linear_path(x, model.scaler.transform(data.phenotypes[train_rows]), settings, seed=seed)
+    path = fit_lasso_path(states, data.n_states, arch.coding, model.scaler.transform(data.phenotypes[train_rows]),
+                          mean=mean, n_alphas=settings.lasso_alphas, folds=settings.lasso_folds, seed=seed,
+                          traits=model.traits)
     per_locus = arch.per_locus
-    inputs = selected_features(fits, per_locus)
+    inputs = selected_features(path.coef, per_locus)
     log.info("linear path: %d of %d loci selected (penalties %s)", len(inputs) // per_locus,
-             len(model.loci), ", ".join(f"{f.alpha:.3g}" for f in fits))
+             len(model.loci), ", ".join(f"{a:.3g}" for a in path.alpha))
     if inputs.size == 0:
         inputs = np.arange(model.n_features)  # nothing selected: let the encoder see everything
     net = GenotypeNet(model.n_features, arch.hidden, arch.latent, model.pheno.decoder, len(model.traits),
                       centre=arch.centre, linear=True, feature_mean=mean, inputs=inputs)
     with torch.no_grad():
-        net.linear.weight.copy_(torch.as_tensor(np.stack([f.coef for f in fits])))
-        # the lasso centred its features on the observed samples of each trait; fold that in
-        net.linear.bias.copy_(torch.as_tensor([f.intercept - (f.centre - mean) @ f.coef for f in fits]))
+        net.linear.weight.copy_(torch.as_tensor(path.coef))
+        net.linear.bias.copy_(torch.as_tensor(path.intercept))  # the path's centre is `mean`, as the net's
     net.linear.requires_grad_(False)
     return net
 
