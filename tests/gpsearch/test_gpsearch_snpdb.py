@@ -132,3 +132,18 @@ def test_best_encoding_prefers_additive_then_fixed_then_pager_by_a_margin():
     r2[3, [col["dominant"], col["pager"]]] = 0.1020, 0.1040
     chosen = [ENCODINGS[i] for i in best_encoding(r2, margin=1e-3)]
     assert chosen == ["additive", "dominant", "dominant", "pager"]
+
+
+def test_best_p_is_the_training_slope_test_of_the_best_encoding(rng):
+    from scipy.stats import linregress
+
+    n, m = 300, 8
+    G = rng.binomial(2, 0.35, size=(n, m)).astype(float)
+    G[rng.random((n, m)) < 0.03] = np.nan
+    y = np.nan_to_num(G[:, :3]) @ np.array([0.5, 0.3, 0.2]) + rng.normal(size=n)
+    train = np.arange(n) < 150
+    table = build_snpdb(G, y, train, make_bim(m), bin_size=4)
+    for j, name in enumerate(table.best_encoding):
+        x = encode(G[:, [j]], name, Pager.fit(G[train][:, [j]], y[train]))[train, 0]
+        x = np.where(np.isnan(x), np.nanmean(x), x)
+        assert np.isclose(table.best_p[j], linregress(x, y[train]).pvalue, rtol=1e-6)

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.stats import f as f_distribution
 
 from phenomap.errors import InputError
 from phenomap.gpsearch.encodings import ENCODINGS, FIXED_ENCODINGS, check_genotypes, pager_values
@@ -42,9 +42,6 @@ from phenomap.io.tables import write_tsv
 #: Columns of the SNP database table, in order.
 SNPDB_COLUMNS = ["CHROM", "ID", "POS", "A1", "A2", "bin", "best_encoding", "best_r2", "best_p",
                  *(f"r2_{e}" for e in ENCODINGS), "considered"]
-#: Rows of the per-class statistics: training count and phenotype sum, validation count,
-#: phenotype sum and sum of squares (phenotypes standardised with training mean and sd).
-_STAT_ROWS = 5
 
 
 def check_phenotype_split(y: np.ndarray, is_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -77,19 +74,19 @@ def class_statistics(G: np.ndarray, y: np.ndarray, is_train: np.ndarray) -> np.n
     """
     val = ~is_train
     weights = np.stack([is_train, is_train * y, val, val * y, val * y**2]).astype(float)  # (5, n)
-    out = np.empty((G.shape[1], _STAT_ROWS, 4))
+    out = np.empty((G.shape[1], len(weights), 4))
     for g in range(3):
         out[:, :, g] = ((G == g).T.astype(float) @ weights.T)
     out[:, :, 3] = weights.sum(axis=1) - out[:, :, :3].sum(axis=2)
     return out
 
 
-def marginal_r2(stats_: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Validation r² and training p-values (m, 9) from class statistics (m, 5, 4), see the module text."""
-    n_train_c, sy_train_c, n_val_c, sy_val_c, syy_val_c = np.moveaxis(stats_, 1, 0)[:, :, None, :]
-    values = np.empty((stats_.shape[0], len(ENCODINGS), 3))
+def marginal_r2(class_stats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Validation r² and training p-values (m, 9) from :func:`class_statistics` (m, 5, 4), see the module text."""
+    n_train_c, sy_train_c, n_val_c, sy_val_c, syy_val_c = np.moveaxis(class_stats, 1, 0)[:, :, None, :]
+    values = np.empty((class_stats.shape[0], len(ENCODINGS), 3))
     values[:, : len(FIXED_ENCODINGS)] = np.array(list(FIXED_ENCODINGS.values()))
-    values[:, -1] = pager_values(stats_[:, 0, :3], stats_[:, 1, :3])
+    values[:, -1] = pager_values(class_stats[:, 0, :3], class_stats[:, 1, :3])
     n_observed = n_train_c[..., :3].sum(axis=-1, keepdims=True)
     imputed = (values * n_train_c[..., :3]).sum(axis=-1, keepdims=True) / np.maximum(n_observed, 1)
     x = np.concatenate([values, imputed], axis=-1) - imputed  # (m, 9, 4), centred on the training mean
@@ -108,7 +105,7 @@ def marginal_r2(stats_: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     r2_train = np.where(constant, 0.0, sxy**2 / np.where(constant, 1.0, sxx) / syy_train).clip(0, 1)
     df = n_train - 2
     f = r2_train * df / np.maximum(1 - r2_train, 1e-300)
-    return r2, stats.f.sf(f, 1, df)
+    return r2, f_distribution.sf(f, 1, df)
 
 
 def best_encoding(r2: np.ndarray, margin: float = 1e-3) -> np.ndarray:
@@ -166,6 +163,9 @@ def snpdb_from_chunks(bim: pd.DataFrame, chunks: Iterable[tuple[np.ndarray, np.n
     :data:`SNPDB_COLUMNS`, one row per variant in ``bim`` order.
     """
     y, is_train = check_phenotype_split(y, is_train)
+    missing = [c for c in ("CHROM", "ID", "POS", "A1", "A2") if c not in bim.columns]
+    if missing:
+        raise InputError(f"the variant table lacks columns {missing}; give the .bim columns CHROM ID POS A1 A2.")
     if len(bim) < 1:
         raise InputError("the SNP database needs at least 1 SNP, got 0.")
     if bim.ID.duplicated().any():
