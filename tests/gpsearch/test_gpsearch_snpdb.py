@@ -100,6 +100,9 @@ def test_plink_fileset_in_chunks_gives_the_in_memory_table(rng, write_plink, tmp
     prefix = write_plink(G)
     from_file = snpdb_from_bfile(prefix, y, train, chunk=4, bin_size=3)
     pd.testing.assert_frame_equal(from_file, build_snpdb(G, y, train, make_bim(m), bin_size=3))
+    some = np.flatnonzero(rng.random(n) < 0.7)
+    subset = snpdb_from_bfile(prefix, y[some], train[some], samples=some, chunk=4, bin_size=3)
+    pd.testing.assert_frame_equal(subset, build_snpdb(G[some], y[some], train[some], make_bim(m), bin_size=3))
     write_snpdb(from_file, tmp_path / "snpdb.tsv")
     back = read_tsv(tmp_path / "snpdb.tsv")
     assert list(back.columns) == SNPDB_COLUMNS

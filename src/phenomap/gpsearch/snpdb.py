@@ -211,18 +211,21 @@ def build_snpdb(G: np.ndarray, y: np.ndarray, is_train: np.ndarray, bim: pd.Data
     return snpdb_from_chunks(bim, column_chunks(G, chunk), y, is_train, **options)
 
 
-def snpdb_from_bfile(bfile: str | Path, y: np.ndarray, is_train: np.ndarray, *, chunk: int = 2048,
-                     **options) -> pd.DataFrame:
+def snpdb_from_bfile(bfile: str | Path, y: np.ndarray, is_train: np.ndarray, *, samples: np.ndarray | None = None,
+                     chunk: int = 2048, **options) -> pd.DataFrame:
     """The SNP database of a PLINK fileset, read ``chunk`` variants at a time with bed-reader.
 
-    y, is_train: (n,) phenotypes and training mask in the .fam sample order. ``options``
+    samples: sorted row indices into the .fam of the phenotyped samples (default: all);
+    y, is_train: (len(samples),) phenotypes and training mask in that order. ``options``
     are those of :func:`snpdb_from_chunks`.
     """
     geno = Bfile.open(bfile)
-    if len(y) != geno.n_samples:
-        raise InputError(f"{bfile}.fam has {geno.n_samples} samples but the phenotype has {len(y)}; "
-                         "align the phenotypes to the .fam order first.")
-    return snpdb_from_chunks(geno.bim, geno.chunks(chunk, progress="SNP database"), y, is_train, **options)
+    samples = np.arange(geno.n_samples) if samples is None else np.asarray(samples)
+    if len(y) != len(samples):
+        raise InputError(f"{len(samples)} samples of {bfile}.fam are selected but the phenotype has {len(y)} "
+                         "values; align the phenotypes to the .fam order first.")
+    chunks = geno.chunks(chunk, samples=samples, progress="SNP database")
+    return snpdb_from_chunks(geno.bim, chunks, y, is_train, **options)
 
 
 def write_snpdb(table: pd.DataFrame, path: str | Path) -> None:
