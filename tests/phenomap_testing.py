@@ -115,3 +115,19 @@ def simulate_related_cohort(
     y, y_null = trait(G), trait(G[:, : (n_chrom - 1) * variants_per_chrom])
     G[rng.random(G.shape) < missing] = np.nan
     return RelatedCohort(G=G, fam=fam, bim=bim, covariates=covariates, y=y, y_null=y_null)
+
+
+def simulate_two_qtl(seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:
+    """300 samples x 200 unlinked SNPs, 50 per chromosome 1-4 at 200 kb spacing; phenotype with
+    an additive QTL ``snp30`` (chr1) and a recessive QTL ``snp150`` (chr4) plus N(0, 0.4²) noise.
+
+    Returns G (300, 200) allele counts, y (300,), the training mask (even rows) and the .bim table.
+    """
+    rng = np.random.default_rng(seed)
+    n, m = 300, 200
+    G = rng.binomial(2, rng.uniform(0.2, 0.5, m), size=(n, m)).astype(float)
+    G[:, 150] = rng.binomial(2, 0.6, n)
+    y = G[:, 30] / 2 + (G[:, 150] == 2) + rng.normal(scale=0.4, size=n)
+    bim = pd.DataFrame({"CHROM": np.repeat(["1", "2", "3", "4"], 50), "ID": [f"snp{i}" for i in range(m)],
+                        "POS": np.tile(np.arange(1, 51) * 200_000, 4), "A1": "A", "A2": "G"})
+    return G, y, np.arange(n) % 2 == 0, bim

@@ -21,21 +21,15 @@ from phenomap.gpsearch.nsga import (
     select_survivors,
 )
 from phenomap.gpsearch.snpdb import build_snpdb
+from phenomap_testing import simulate_two_qtl
 
 ADDITIVE_QTL, RECESSIVE_QTL = "snp30", "snp150"
 
 
 @cache
 def planted():
-    """300 samples x 200 SNPs on 4 chromosomes; an additive QTL (chr1) and a recessive one (chr4)."""
-    rng = np.random.default_rng(3)
-    n, m = 300, 200
-    G = rng.binomial(2, rng.uniform(0.2, 0.5, m), size=(n, m)).astype(float)
-    G[:, 150] = rng.binomial(2, 0.6, n)
-    y = G[:, 30] / 2 + (G[:, 150] == 2) + rng.normal(scale=0.4, size=n)
-    bim = pd.DataFrame({"CHROM": np.repeat(["1", "2", "3", "4"], 50), "ID": [f"snp{i}" for i in range(m)],
-                        "POS": np.tile(np.arange(1, 51) * 200_000, 4), "A1": "A", "A2": "G"})
-    train = np.arange(n) % 2 == 0
+    """The two-QTL simulation and its SNP database (bins of 10 SNPs)."""
+    G, y, train, bim = simulate_two_qtl()
     return G, y, train, build_snpdb(G, y, train, bim, bin_size=10)
 
 

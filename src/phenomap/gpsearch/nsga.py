@@ -67,6 +67,8 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -216,6 +218,16 @@ class Evaluation:
         return bool(np.isfinite(self.r2) and self.r2 >= 0)
 
 
+@contextmanager
+def quiet_fits() -> Iterator[None]:
+    """Silence the warnings a search provokes by design: convergence of iterative regressors
+    and selectors that keep no feature (that fit then fails and is scored as failed)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=ConvergenceWarning)
+        warnings.filterwarnings("ignore", message="No features were selected")
+        yield
+
+
 def evaluate_pipeline(pipeline_json: str, G_train: np.ndarray, y_train: np.ndarray, G_val: np.ndarray,
                       y_val: np.ndarray) -> Evaluation:
     """Fit a pipeline (JSON) on training samples and score it on validation samples.
@@ -225,9 +237,7 @@ def evaluate_pipeline(pipeline_json: str, G_train: np.ndarray, y_train: np.ndarr
     others) gives r² = NaN.
     """
     pipeline = Pipeline.from_json(pipeline_json)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=ConvergenceWarning)
-        warnings.filterwarnings("ignore", message="No features were selected")
+    with quiet_fits():
         try:
             pipeline.fit(G_train, y_train)
             r2 = float(r2_score(y_val, pipeline.predict(G_val)))

@@ -43,8 +43,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-#: Columns read as text whatever they hold: variant IDs, chromosome names, alleles.
-TEXT_COLUMNS = ("ID", "CHROM", "chrom", "A1", "A2")
+#: Columns read as text whatever they hold: variant IDs, chromosome names, alleles, pipeline IDs (hex).
+TEXT_COLUMNS = ("ID", "CHROM", "chrom", "A1", "A2", "pipeline_id")
 
 
 def read_tsv(path: str | Path) -> pd.DataFrame:
