@@ -2,7 +2,8 @@
 
 ``encodings`` (the nine inheritance encodings of a genotype, PAGER fitted on training
 samples), ``snpdb`` (the SNP database: marginal validation r² of every SNP under every
-encoding, best encoding, bins, consideration flags) and ``nodes`` (pipeline nodes as JSON
+encoding, best encoding, bins, consideration flags), ``nodes`` (pipeline nodes as JSON
 round-trippable dataclasses that build scikit-learn pipelines, including the LD-pruning
-transformer).
+transformer), ``nsga`` (the NSGA-II search over pipelines, resumable from checkpoints) and
+``consistency`` (Pareto fronts, permutation importance, SNP consistency scores, QTL calls).
 """

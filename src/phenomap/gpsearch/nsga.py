@@ -54,7 +54,8 @@ Modes.
 
 Evaluation. Fits run in parallel (joblib, ``n_jobs``) and are cached by pipeline JSON (SNPs
 sorted by column, every pipeline fitted with seed ``seed``), so an identical pipeline is
-never refitted within a run. After every generation a JSON checkpoint is written
+never refitted within a run (the cache lives in memory: a resumed run may refit a pipeline
+seen before the interruption, with the same result). After every generation a JSON checkpoint is written
 atomically; a run given the same checkpoint path resumes after its last generation and
 continues the same random stream, so it ends as an uninterrupted run would. The checkpoint
 records a fingerprint of the settings that shape the search (all but ``generations``, which
