@@ -339,6 +339,7 @@ class _Search:
         G = np.asarray(G, dtype=float)
         self.arrays = (G[is_train], y[is_train], G[~is_train], y[~is_train])
         self.ids = snpdb.ID.astype(str).to_numpy()
+        self.column_of = {snp: j for j, snp in enumerate(self.ids)}
         self.chroms = snpdb.CHROM.astype(str).to_numpy()
         self.chrom_codes = pd.factorize(snpdb.CHROM.astype(str))[0]
         self.positions = snpdb.POS.to_numpy(dtype=np.int64)
@@ -513,8 +514,8 @@ class _Search:
         generation = self.generation + 1
         members = self.evaluate(pipelines)
         if s.mode == "starbase":
-            for m in members:
-                self.candidates[np.isin(self.ids, m.evaluation.dropped)] = False
+            dropped = {snp for m in members for snp in m.evaluation.dropped}
+            self.candidates[[self.column_of[snp] for snp in dropped]] = False
         contenders = [m for m in members if m.evaluation.valid]
         if s.mode == "random" and generation > 0:
             contenders = self.population + contenders
@@ -563,7 +564,7 @@ class _Search:
             evaluation = Evaluation(float(row["r2"]), tuple(row["kept"]), tuple(row["dropped"]))
             self.cache[row["pipeline"]] = evaluation
             self.population.append(Member(Pipeline.from_json(row["pipeline"]), row["pipeline"], evaluation))
-        self.candidates[np.isin(self.ids, state["excluded"])] = False
+        self.candidates[[self.column_of[snp] for snp in state["excluded"]]] = False
         self.hypervolume = list(state["hypervolume"])
         self.history = [tuple(row) for row in state["history"]]
         self.n_evaluations, self.n_fits = state["n_evaluations"], state["n_fits"]
