@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import replace
 from functools import cache
@@ -116,6 +117,15 @@ def test_checkpoint_with_other_settings_raises_naming_the_key(tmp_path):
     G, y, train, snpdb = planted()
     with pytest.raises(InputError, match=r"\(data: checkpoint"):
         run_search(G, y[::-1].copy(), train, snpdb, SMALL, checkpoint=path, progress=False)
+
+
+def test_stale_checkpoint_is_replaced_when_asked_and_the_run_equals_a_fresh_one(tmp_path):
+    path = tmp_path / "run.json"
+    search(replace(SMALL, generations=1, max_snps=9), checkpoint=path)
+    restarted = search(SMALL, checkpoint=path, restart_stale=True)
+    fresh = search(SMALL)
+    pd.testing.assert_frame_equal(restarted.history, fresh.history)
+    assert json.loads(path.read_text())["generation"] == SMALL.generations
 
 
 def test_no_pipeline_json_is_fitted_twice(monkeypatch):

@@ -60,13 +60,15 @@ atomically; a run given the same checkpoint path resumes after its last generati
 continues the same random stream, so it ends as an uninterrupted run would. The checkpoint
 records a fingerprint of the settings that shape the search (all but ``generations``, which
 may be raised to extend a run, and ``n_jobs``) and of the data; resuming with a different
-fingerprint raises InputError naming the differing keys.
+fingerprint raises InputError naming the differing keys, or starts afresh when asked to
+(``restart_stale``: the workflow, whose config is the truth).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -92,6 +94,8 @@ MODES = ("starbase", "basic", "random")
 #: Settings that do not change the trajectory of a run, left out of the checkpoint fingerprint.
 NOT_FINGERPRINTED = ("generations", "n_jobs")
 CHECKPOINT_VERSION = 1
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -318,12 +322,10 @@ def data_fingerprint(snpdb: pd.DataFrame, y: np.ndarray, is_train: np.ndarray) -
     return digest.hexdigest()
 
 
-def _check_fingerprint(stored: dict, current: dict, path: Path) -> None:
+def _fingerprint_differences(stored: dict, current: dict) -> str:
+    """The keys on which two fingerprints differ, with both values ('' when they agree)."""
     differing = sorted(k for k in stored.keys() | current.keys() if stored.get(k) != current.get(k))
-    if differing:
-        detail = "; ".join(f"{k}: checkpoint {stored.get(k)!r}, now {current.get(k)!r}" for k in differing)
-        raise InputError(f"checkpoint {path} was written with other settings ({detail}); use the same settings "
-                         "to resume, or another checkpoint path to start afresh.")
+    return "; ".join(f"{k}: checkpoint {stored.get(k)!r}, now {current.get(k)!r}" for k in differing)
 
 
 # --------------------------------------------------------------------------- the search
@@ -577,14 +579,16 @@ def _write_checkpoint(state: dict, path: Path) -> None:
 
 def run_search(G: np.ndarray, y: np.ndarray, is_train: np.ndarray, snpdb: pd.DataFrame,
                settings: SearchSettings = SearchSettings(), *, checkpoint: str | Path | None = None,
-               progress: bool = True) -> SearchResult:
+               restart_stale: bool = False, progress: bool = True) -> SearchResult:
     """Run (or resume) an NSGA-II pipeline search.
 
     G: (n, m) allele counts (0/1/2, NaN = missing), columns in SNP-database row order;
     y: (n,) phenotypes; is_train: (n,) bool, the split the SNP database was built on;
     snpdb: the SNP database table (:func:`phenomap.gpsearch.snpdb.build_snpdb`).
     checkpoint: JSON path written after every generation; resumed from when it exists (a
-    checkpoint already past ``generations`` is returned as it is).
+    checkpoint already past ``generations`` is returned as it is). A checkpoint written with
+    other settings or data raises InputError naming the differing keys, or, with
+    ``restart_stale``, is logged and replaced by a fresh run (a workflow whose config changed).
     """
     y, is_train = check_phenotype_split(y, is_train)
     G = np.asarray(G)
@@ -601,8 +605,15 @@ def run_search(G: np.ndarray, y: np.ndarray, is_train: np.ndarray, snpdb: pd.Dat
     path = Path(checkpoint) if checkpoint is not None else None
     if path is not None and path.exists():
         state = json.loads(path.read_text())
-        _check_fingerprint(state.get("fingerprint", {}), fingerprint, path)
-        search.restore(state)
+        differences = _fingerprint_differences(state.get("fingerprint", {}), fingerprint)
+        if not differences:
+            search.restore(state)
+            log.info("resumed from checkpoint %s after generation %d", path, search.generation)
+        elif restart_stale:
+            log.warning("checkpoint %s was written with other settings (%s): starting afresh", path, differences)
+        else:
+            raise InputError(f"checkpoint {path} was written with other settings ({differences}); use the same "
+                             "settings to resume, or another checkpoint path to start afresh.")
     with tqdm(total=settings.generations + 1, initial=min(search.generation + 1, settings.generations + 1),
               desc=f"search ({settings.mode})", disable=not progress, mininterval=5) as bar:
         while search.generation < settings.generations:
