@@ -5,5 +5,6 @@ samples), ``snpdb`` (the SNP database: marginal validation r² of every SNP unde
 encoding, best encoding, bins, consideration flags), ``nodes`` (pipeline nodes as JSON
 round-trippable dataclasses that build scikit-learn pipelines, including the LD-pruning
 transformer), ``nsga`` (the NSGA-II search over pipelines, resumable from checkpoints) and
-``consistency`` (Pareto fronts, permutation importance, SNP consistency scores, QTL calls).
+``consistency`` (Pareto fronts, permutation importance, SNP consistency scores, QTL calls);
+``files`` is the I/O layer of the workflow's rules (split and SNP database, one replicate, summary).
 """

@@ -516,3 +516,59 @@ def selection_manhattan(bim: pd.DataFrame, frequency: pd.Series, path: str | Pat
     ax.margins(x=0.01)
     _save(figure, path)
     return figure
+
+
+def consistency_manhattan(snps: pd.DataFrame, scores: pd.Series, qtl: pd.DataFrame, path: str | Path, *,
+                          title: str = "") -> Figure:
+    """SNP consistency scores of a pipeline search along the genome, the called QTL peaks labelled.
+
+    ``snps``: every searched SNP's ``CHROM POS`` (SNP-database order); ``scores``: (m,) scores in
+    [0, 1] in the same order (0 for SNPs on no Pareto front); ``qtl``: peaks ``ID encoding`` (as
+    from :func:`phenomap.gpsearch.consistency.call_qtl`), labelled at their SNP.
+    """
+    figure = Figure(figsize=(12, 4.5), layout="constrained")
+    ax = figure.subplots()
+    chrom = normalise_chrom(snps.CHROM, source="SNP table").to_numpy()
+    y = np.asarray(scores, dtype=float)
+    x, _, _ = _draw_manhattan(ax, chrom, snps.POS.to_numpy(dtype=float), y)
+    rows = pd.Index(snps.ID.astype(str)).get_indexer(qtl.ID.astype(str))
+    for row, encoding in zip(rows, qtl.encoding):
+        ax.scatter(x[row], y[row], s=30, facecolor="none", edgecolor="tab:red", lw=1.2, zorder=3)
+        ax.annotate(f"{snps.ID.iloc[row]} ({encoding})", xy=(x[row], y[row]), xytext=(0, 5),
+                    textcoords="offset points", ha="center", va="bottom", fontsize=7, rotation=45)
+    ax.set(xlabel="chromosome", ylabel="SNP consistency score (mean over replicates)", title=title)
+    ax.set_ylim(-0.02, 1.1)
+    ax.margins(x=0.01)
+    _save(figure, path)
+    return figure
+
+
+def hypervolume_curves(table: pd.DataFrame, path: str | Path, *, title: str = "") -> Figure:
+    """Hypervolume of each generation's population, one line per replicate (``replicate generation hypervolume``)."""
+    figure = Figure(figsize=(6, 4), layout="constrained")
+    ax = figure.subplots()
+    for replicate, rows in table.groupby("replicate"):
+        ax.plot(rows.generation, rows.hypervolume, marker="." if len(rows) < 30 else None,
+                label=f"replicate {replicate}")
+    ax.set(xlabel="generation (0 = initial population)", ylabel="hypervolume (r², simplicity)", title=title)
+    ax.set_ylim(bottom=0)
+    if table.replicate.nunique() <= 10:
+        ax.legend(fontsize=7)
+    _save(figure, path)
+    return figure
+
+
+def pareto_fronts(table: pd.DataFrame, path: str | Path, *, title: str = "") -> Figure:
+    """Final Pareto front of each replicate: validation r² against SNPs reaching the regressor
+    (``replicate n_snps r2``, one row per Pareto pipeline), as steps (the area each front dominates)."""
+    figure = Figure(figsize=(6, 4), layout="constrained")
+    ax = figure.subplots()
+    for replicate, rows in table.groupby("replicate"):
+        rows = rows.sort_values("n_snps")
+        ax.step(rows.n_snps, rows.r2, where="post", marker="o", ms=3, label=f"replicate {replicate}")
+    ax.set(xlabel="SNPs reaching the regressor", ylabel="validation r²", title=title)
+    ax.set_ylim(bottom=0)
+    if table.replicate.nunique() <= 10:
+        ax.legend(fontsize=7)
+    _save(figure, path)
+    return figure
