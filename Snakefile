@@ -21,6 +21,9 @@
 #              importance.tsv, interactions.tsv (VIDA), interaction_pairs.tsv
 #   grvsnn/    loadings.tsv, eigenvalues.tsv, folds.tsv, folds/r<repeat>_f<fold>/{metrics,selected,predictions}.tsv,
 #              cv_metrics.tsv, comparison.tsv, selection.tsv; figures/grvsnn/{cv_r,selection}.png
+#   gpsearch/  <trait>/{split,snpdb}.tsv, <trait>/r<replicate>/{pareto.tsv,pipelines.json,hypervolume.tsv,
+#              importance.tsv,history.tsv,checkpoint.json}, <trait>/{snp_consistency,qtl}.tsv;
+#              figures/gpsearch/<trait>/{consistency,hypervolume,pareto}.png
 
 from pathlib import Path
 
@@ -41,6 +44,7 @@ include: "workflow/rules/shrinkage.smk"
 include: "workflow/rules/clustering.smk"
 include: "workflow/rules/gpatlas.smk"
 include: "workflow/rules/grvsnn.smk"
+include: "workflow/rules/gpsearch.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -145,6 +145,12 @@ def test_config_yaml__every_value_unlike_the_schema_default_is_marked_as_a_toy_o
     ("clustering", "phenomap.mixture.dpgmm:fit_dpgmm"), ("genes", "phenomap.genes.summary:summarise_genes"),
     ("gpatlas", "phenomap.gpatlas.train:Settings"), ("gpatlas", "phenomap.gpatlas.pipeline:run_evaluation"),
     ("harmonise", "phenomap.io.sumstats:harmonise_sumstats"),
+    ("gpsearch", "phenomap.gpsearch.nsga:SearchSettings"),
+    ("gpsearch", "phenomap.gpsearch.files:write_split_and_snpdb"),
+    ("gpsearch", "phenomap.gpsearch.files:run_replicate"),
+    ("gpsearch", "phenomap.gpsearch.files:summarise_replicates"),
+    ("gpsearch", "phenomap.gpsearch.consistency:write_consistency"),
+    ("gpsearch", "phenomap.gpsearch.consistency:write_replicate_summary"),
 ])
 def test_library_defaults__equal_the_schema_defaults(section, function):
     import importlib
@@ -153,6 +159,8 @@ def test_library_defaults__equal_the_schema_defaults(section, function):
     module, name = function.split(":")
     signature = inspect.signature(getattr(importlib.import_module(module), name))
     aliases = {"chunk": "chunk_variants", "adjust": "ldscore_adjust"}
+    if section == "gpsearch":
+        aliases |= {"top": "qtl_top", "window": "qtl_window", "n_repeats": "importance_repeats"}
     defaults = _schema_defaults(section)
     differing = {}
     for parameter in signature.parameters.values():
@@ -163,6 +171,30 @@ def test_library_defaults__equal_the_schema_defaults(section, function):
         if value != defaults[key]:
             differing[parameter.name] = (value, defaults[key])
     assert not differing
+
+
+def test_library_defaults__are_compared_for_every_gpsearch_key_they_share():
+    """The table above covers the search: each of these keys is a parameter of a compared function."""
+    import inspect
+
+    from phenomap.gpsearch.files import run_replicate, summarise_replicates, write_split_and_snpdb
+    from phenomap.gpsearch.nsga import SearchSettings
+
+    names = {p for f in (SearchSettings, write_split_and_snpdb, run_replicate, summarise_replicates)
+             for p in inspect.signature(f).parameters}
+    shared = {"population", "generations", "min_snps", "max_snps", "mode", "crossover_prob", "mutation_prob",
+              "smart_prob", "node_mutation_prob", "selectors", "regressors", "validation_fraction", "bin_size",
+              "top_fraction", "p_threshold", "importance_repeats", "top", "window"}
+    assert shared <= names, shared - names
+
+
+def test_check_gpsearch_settings__names_what_the_search_would_reject():
+    from phenomap.config import check_gpsearch_settings
+
+    gpsearch = validate_config(cohort_config(), SCHEMA)["gpsearch"]
+    check_gpsearch_settings(gpsearch)
+    with pytest.raises(ConfigError, match=r"^config: gpsearch: need 1 <= min_snps <= max_snps, got 50 and 20\.$"):
+        check_gpsearch_settings(gpsearch | {"max_snps": 20})
 
 
 def test_check_grvsnn_settings__names_bad_keys_values_and_missing_fold_files(tmp_path):

@@ -81,6 +81,11 @@ def test_a_user_config_runs_exactly_its_cohorts(cohort, tmp_path):
      "config: cohorts.mine.traits: trait(s) trait7 not in the phenotype file"),
     (lambda c: c | {"gwas": {"covariates": ["agee"]}},
      "config: gwas.covariates: covariate(s) agee not in the covariate file"),
+    (lambda c: c | {"gpsearch": {"min_snps": 60, "max_snps": 40}},
+     "config: gpsearch: need 1 <= min_snps <= max_snps, got 60 and 40."),
+    (lambda c: c | {"gpsearch": {"traits": ["trait4"]}},
+     "config: gpsearch.traits: cohort mine has no phenotypes for ['trait4'] (its traits: trait1, trait2, trait3); "
+     "did you mean 'trait3'?"),
 ])
 def test_config_mistakes_stop_before_any_job_in_one_line(cohort, tmp_path, change, message):
     proc = snakemake(tmp_path, change(user_config(cohort)), "--dry-run")

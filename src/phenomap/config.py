@@ -277,3 +277,21 @@ def check_grvsnn_settings(grvsnn: Mapping) -> None:
             make_settings(method, settings)
     except (InputError, TypeError) as err:
         raise ConfigError(f"config: grvsnn: {err}") from None
+
+
+def check_gpsearch_settings(gpsearch: Mapping) -> None:
+    """Raise ConfigError for search settings the library would reject (e.g. min_snps above max_snps)."""
+    from phenomap.gpsearch.nsga import SearchSettings
+
+    try:
+        SearchSettings(**{f.name: gpsearch[f.name] for f in fields(SearchSettings) if f.name in gpsearch})
+    except InputError as err:
+        raise ConfigError(f"config: gpsearch: {err}") from None
+
+
+def check_gpsearch_traits(cohort: str, wanted: list[str] | None, available: list[str]) -> None:
+    """Raise ConfigError when `gpsearch.traits` names a trait without phenotypes in a cohort that runs the search."""
+    unknown = [t for t in wanted or [] if t not in available]
+    if unknown:
+        raise ConfigError(f"config: gpsearch.traits: cohort {cohort} has no phenotypes for {unknown} "
+                          f"(its traits: {', '.join(available)}){_suggest(unknown[0], available)}")

@@ -8,6 +8,8 @@ from pathlib import Path
 from phenomap.config import (
     ConfigError,
     check_cohort_inputs,
+    check_gpsearch_settings,
+    check_gpsearch_traits,
     check_grvsnn_settings,
     check_gene_table,
     load_schema,
@@ -88,11 +90,31 @@ PATHS = {
     "grvsnn_metrics": "results/{cohort}/grvsnn/cv_metrics.tsv",
     "grvsnn_comparison": "results/{cohort}/grvsnn/comparison.tsv",
     "grvsnn_selection": "results/{cohort}/grvsnn/selection.tsv",
+    "gpsearch_split": "results/{cohort}/gpsearch/{trait}/split.tsv",
+    "gpsearch_snpdb": "results/{cohort}/gpsearch/{trait}/snpdb.tsv",
+    # one search replicate: its outputs and the checkpoint it resumes from
+    "gpsearch_replicate": "results/{cohort}/gpsearch/{trait}/r{replicate}",
+    "gpsearch_pareto": "results/{cohort}/gpsearch/{trait}/r{replicate}/pareto.tsv",
+    "gpsearch_pipelines": "results/{cohort}/gpsearch/{trait}/r{replicate}/pipelines.json",
+    "gpsearch_hypervolume": "results/{cohort}/gpsearch/{trait}/r{replicate}/hypervolume.tsv",
+    "gpsearch_importance": "results/{cohort}/gpsearch/{trait}/r{replicate}/importance.tsv",
+    "gpsearch_history": "results/{cohort}/gpsearch/{trait}/r{replicate}/history.tsv",
+    "gpsearch_checkpoint": "results/{cohort}/gpsearch/{trait}/r{replicate}/checkpoint.json",
+    "gpsearch_consistency": "results/{cohort}/gpsearch/{trait}/snp_consistency.tsv",
+    "gpsearch_qtl": "results/{cohort}/gpsearch/{trait}/qtl.tsv",
+    "gpsearch_manhattan": "results/{cohort}/figures/gpsearch/{trait}/consistency.png",
+    "gpsearch_hypervolume_figure": "results/{cohort}/figures/gpsearch/{trait}/hypervolume.png",
+    "gpsearch_pareto_figure": "results/{cohort}/figures/gpsearch/{trait}/pareto.png",
 }
 # shrinkage config keys passed straight to phenomap.shrinkage.train.train_ensemble
 TRAIN_OPTIONS = [
     "architecture", "n_models", "subset_fraction", "validation_fraction", "dropout",
     "epochs", "batch_size", "learning_rate", "patience", "device",
+]
+# gpsearch config keys passed straight to phenomap.gpsearch.nsga.SearchSettings
+SEARCH_SETTINGS = [
+    "population", "generations", "min_snps", "max_snps", "mode", "crossover_prob", "mutation_prob", "smart_prob",
+    "node_mutation_prob", "selectors", "regressors",
 ]
 BFILE_EXT = [".bed", ".bim", ".fam"]
 
@@ -371,6 +393,37 @@ def grvsnn_outputs(cohort):
     return [PATHS[name].format(cohort=cohort) for name in ("grvsnn_metrics", "grvsnn_comparison", "grvsnn_selection")]
 
 
+def gpsearch_traits(cohort):
+    """Traits searched in a cohort: `gpsearch.traits`, else every trait with phenotypes (none when disabled)."""
+    if not config["gpsearch"]["enabled"] or not has_phenotypes(cohort):
+        return []
+    return config["gpsearch"]["traits"] or phenotype_traits(cohort)
+
+
+def gpsearch_seed(replicate=None):
+    """Seed of a trait's split (no replicate), or of replicate r's search: the split's + 1 + r."""
+    seed = config["seed"] + SEED_OFFSETS["gpsearch"]
+    return seed if replicate is None else seed + 1 + int(replicate)
+
+
+def gpsearch_settings(wildcards):
+    """SearchSettings keywords of one replicate's search (all but n_jobs, the job's threads)."""
+    return {k: config["gpsearch"][k] for k in SEARCH_SETTINGS} | {"seed": gpsearch_seed(wildcards.replicate)}
+
+
+def gpsearch_replicate_outputs(wildcards, template):
+    """PATHS[template] of every search replicate of a cohort's trait."""
+    return [PATHS[template].format(cohort=wildcards.cohort, trait=wildcards.trait, replicate=r)
+            for r in range(config["gpsearch"]["replicates"])]
+
+
+def gpsearch_outputs(cohort):
+    """Final StarBASE-GP outputs of a cohort: consistency scores, QTL calls and figures of each searched trait."""
+    names = ("gpsearch_consistency", "gpsearch_qtl", "gpsearch_manhattan", "gpsearch_hypervolume_figure",
+             "gpsearch_pareto_figure")
+    return [PATHS[name].format(cohort=cohort, trait=t) for t in gpsearch_traits(cohort) for name in names]
+
+
 def gene_outputs(cohort, names):
     """Gene-test, gene-summary and gene-figure outputs of a cohort with a gene table (none otherwise)."""
     if gene_table(cohort) is None:
@@ -380,13 +433,15 @@ def gene_outputs(cohort, names):
 
 
 def check_inputs():
-    """Validate every cohort's config and input files before any job runs; print what was found.
+    """Validate every cohort's config and input files before any job runs; print what was found (only the problems
+    when there are any).
 
     Runs in the main snakemake process only (cluster jobs re-read the Snakefile and skip it).
     """
-    problems = []
+    problems, found = [], []
     try:
         check_grvsnn_settings(config["grvsnn"])
+        check_gpsearch_settings(config["gpsearch"])
         if config["gpatlas"]["split_file"]:
             require_file(config["gpatlas"]["split_file"], "split file", "gpatlas.split_file")
     except ConfigError as err:
@@ -394,6 +449,8 @@ def check_inputs():
     for cohort in COHORTS:
         try:
             check_cohort(cohort)
+            if config["gpsearch"]["enabled"] and has_phenotypes(cohort):
+                check_gpsearch_traits(cohort, config["gpsearch"]["traits"], phenotype_traits(cohort))
             if is_toy(cohort):
                 continue
             notes = check_cohort_inputs(cohort, COHORTS[cohort], traits(cohort), config["gwas"]["covariates"])
@@ -408,10 +465,11 @@ def check_inputs():
         except ConfigError as err:
             problems.append(str(err))
             continue
-        for note in notes:
-            print(f"phenomap: cohort {cohort}: {note}", file=sys.stderr)
+        found += [f"phenomap: cohort {cohort}: {note}" for note in notes]
     if problems:
         stop_with("\n".join(problems))
+    for line in found:
+        print(line, file=sys.stderr)
 
 
 def final_outputs():
@@ -427,6 +485,7 @@ def final_outputs():
         out += gene_outputs(cohort, names)
         out += gpatlas_outputs(cohort)
         out += grvsnn_outputs(cohort)
+        out += gpsearch_outputs(cohort)
     return out
 
 
