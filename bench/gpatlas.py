@@ -16,6 +16,19 @@ effects and all pairwise products of the lasso's loci) are fitted on the same sp
 features; the lasso row is the improved model's linear path, which is that estimator.
 
     python bench/gpatlas.py [--epochs 250] [--toy-epochs 100] [--seed 1] [--device cpu] [--skip-toy]
+    python bench/gpatlas.py --speed [--scale 1] [--before 3e4b27f]
+
+``--speed`` runs only the cost comparison of the baselines (no network is trained): ridge,
+lasso path and pairwise lasso, each in a fresh forked process on one thread (threadpoolctl,
+torch), before (the implementation at git commit ``--before``, loaded from git into a
+temporary package) and after (this tree), on the paper design and on a yeast-sized haploid
+cross (1,000 segregants x 11,000 biallelic markers on 16 chromosomes, about 2.5 crossovers
+per chromosome, 46 additive traits with 5-30 QTL, heritability 0.3-0.8, half the traits with
+1-8 % missing values). Wall time, peak memory (the child's peak RSS above its RSS at start)
+and held-out R^2 per trait (median, and the largest difference between before and after);
+scikit-learn's ``RidgeCV`` (one fit of all traits, GCV = exact LOO, per-target penalties) as
+the reference for ridge where every trait is observed on every training sample. Writes
+bench/results/gpatlas_speed.tsv.
 
 Paper design (phenomap.sim.gpatlas, from the released data): 3,000 individuals (600 held
 out) x 3,000 loci, 30 traits of 10 causal loci each over 185 distinct causal loci (shared
@@ -26,19 +39,29 @@ Writes bench/results/gpatlas.tsv.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
+import multiprocessing
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import psutil
 import torch
+from sklearn.linear_model import RidgeCV
 from sklearn.metrics import roc_auc_score
+from threadpoolctl import threadpool_limits
 
 from phenomap.device import pick
-from phenomap.gpatlas.data import AtlasData, load_atlas_data, split_samples
-from phenomap.gpatlas.evaluate import lasso_baseline, metrics_table, pairwise_baseline, ridge_baseline
+from phenomap.gpatlas.baselines import RIDGE_ALPHAS
+from phenomap.gpatlas.data import AtlasData, PhenotypeScaler, encode, feature_means, load_atlas_data, split_samples
+from phenomap.gpatlas.evaluate import fit_baselines, metrics_table, model_linear_path, trait_metrics
 from phenomap.gpatlas.importance import ablation_importance, anova_scores
 from phenomap.gpatlas.train import Settings, train_geno_tier, train_pheno_tier
 from phenomap.gpatlas.vida import vida
@@ -46,6 +69,8 @@ from phenomap.sim.cohort import ToyParams, simulate_toy_cohort
 from phenomap.sim.gpatlas import AtlasDesign, simulate_atlas_design
 
 HERE = Path(__file__).resolve().parent
+#: the last commit before issue 15 (shared ridge decomposition, biallelic coding, baselines on their own)
+BEFORE = "3e4b27f"
 
 
 def unscored_last(score: np.ndarray) -> np.ndarray:
@@ -114,13 +139,11 @@ def benchmark(label, data, causal, interacting, *, epochs, seed, device, lasso_f
         row, model = evaluate_variant(variant, data, is_test, settings, seed, device, causal, interacting)
         rows.append(row)
         print(f"[{label}] {row['model']}: G->P R2 {row['gp_r2']:.3f}, AUC {row['causal_auc']:.3f}", flush=True)
-    z = model.scaler.transform(data.phenotypes)
-    for name, fn in (("ridge", ridge_baseline), ("lasso", lasso_baseline), ("pairwise lasso", pairwise_baseline)):
-        kwargs = {} if name == "ridge" else dict(n_alphas=20, folds=lasso_folds, seed=seed)
-        pred = model.scaler.inverse(fn(model, data.states, z, is_test, **kwargs))
-        med = metrics_table({name: pred[is_test]}, data.phenotypes[is_test], data.traits)
-        med = med[med.trait == "median"].iloc[0]
-        rows.append({"model": name, "gp_r2": med.r2, "gp_mape": med.mape})
+    baselines = fit_baselines(data, is_test, lasso_alphas=20, lasso_folds=lasso_folds, seed=seed,
+                              lasso=model_linear_path(model))
+    for name, label in (("ridge", "ridge"), ("lasso", "lasso"), ("pairwise", "pairwise lasso")):
+        med = baselines.metrics[(baselines.metrics.model == name) & (baselines.metrics.trait == "median")].iloc[0]
+        rows.append({"model": label, "gp_r2": med.r2, "gp_mape": med.mape})
     anova = anova_scores(data.states[~is_test], data.phenotypes[~is_test]).max(axis=1)
     auc, found = detection(anova, causal)
     rows.append({"model": "marginal ANOVA", "causal_auc": auc, "found_1pct_fpr": found})
@@ -131,8 +154,8 @@ def benchmark(label, data, causal, interacting, *, epochs, seed, device, lasso_f
     return table
 
 
-def paper_design(seed: int) -> tuple[AtlasData, np.ndarray, np.ndarray]:
-    sim = simulate_atlas_design(AtlasDesign(), seed=seed)
+def paper_design(seed: int, design: AtlasDesign = AtlasDesign()) -> tuple[AtlasData, np.ndarray, np.ndarray]:
+    sim = simulate_atlas_design(design, seed=seed)
     n, m = sim.states.shape
     ids = [f"I{i}" for i in range(n)]
     data = AtlasData(
@@ -155,6 +178,153 @@ def toy_cohort(seed: int, workdir: Path) -> tuple[AtlasData, np.ndarray, np.ndar
     return data, causal, interacting
 
 
+def yeast_cross(seed: int, *, n: int = 1000, m: int = 11000, n_traits: int = 46, chromosomes: int = 16,
+                crossovers: float = 2.5) -> AtlasData:
+    """A yeast-sized haploid cross: biallelic segregants (0/1) with linkage, additive traits with missing values."""
+    rng = np.random.default_rng(seed)
+    sizes = np.full(chromosomes, m // chromosomes) + (np.arange(chromosomes) < m % chromosomes)
+    blocks = []
+    for size in sizes:  # parental origin switches at crossovers, about `crossovers` per chromosome
+        switches = rng.random((n, size)) < crossovers / size
+        switches[:, 0] = False
+        blocks.append(((rng.integers(0, 2, size=(n, 1)) + np.cumsum(switches, axis=1)) % 2).astype(np.int8))
+    states = np.concatenate(blocks, axis=1)
+    y = np.empty((n, n_traits))
+    for t in range(n_traits):
+        qtl = rng.choice(m, rng.integers(5, 31), replace=False)
+        genetic = states[:, qtl] @ (rng.normal(size=len(qtl)) * rng.exponential(size=len(qtl)))
+        h2 = rng.uniform(0.3, 0.8)
+        y[:, t] = genetic + rng.normal(size=n) * np.sqrt(genetic.var() * (1 - h2) / h2)
+        if rng.random() < 0.5:
+            y[rng.random(n) < rng.uniform(0.01, 0.08), t] = np.nan
+    ids = [f"Y{i}" for i in range(n)]
+    chrom = np.repeat(np.arange(1, chromosomes + 1), sizes).astype(str)
+    loci = pd.DataFrame({"CHROM": chrom, "ID": [f"M{j}" for j in range(m)], "POS": np.arange(m), "A1": "B", "A2": "R"})
+    return AtlasData(states, y, pd.DataFrame({"FID": ids, "IID": ids}), loci,
+                     tuple(f"growth{t + 1}" for t in range(n_traits)), 2)
+
+
+def load_before(ref: str, workdir: Path) -> SimpleNamespace:
+    """``phenomap.gpatlas.{baselines,evaluate}`` as of git commit ``ref``, imported from ``workdir``."""
+    package = workdir / "gpatlas_before"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for name in ("baselines", "evaluate"):
+        source = subprocess.run(["git", "-C", str(HERE.parent), "show", f"{ref}:src/phenomap/gpatlas/{name}.py"],
+                                check=True, capture_output=True, text=True).stdout
+        (package / f"{name}.py").write_text(source.replace("phenomap.gpatlas.baselines", "gpatlas_before.baselines"))
+    sys.path.insert(0, str(workdir))
+    return SimpleNamespace(evaluate=importlib.import_module("gpatlas_before.evaluate"))
+
+
+def _child(fn, queue):
+    torch.set_num_threads(1)
+    start_rss = psutil.Process().memory_info().rss
+    with threadpool_limits(1):
+        t0 = time.perf_counter()
+        out = fn()
+        seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    queue.put((seconds, (peak - start_rss) / 2**20, out))
+
+
+def measure(fn) -> tuple[float, float, np.ndarray]:
+    """Run ``fn`` in a forked process on one thread: (seconds, peak MiB above the start, its result)."""
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    process = ctx.Process(target=_child, args=(fn, queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result
+
+
+def speed_comparison(label: str, data: AtlasData, seed: int, before: SimpleNamespace, *, lasso_folds: int = 5,
+                     lasso_alphas: int = 20) -> pd.DataFrame:
+    """Before/after wall time, peak memory and held-out R^2 of ridge, lasso and pairwise lasso on one data set."""
+    is_test = split_samples(len(data.samples), 0.2, seed=seed)
+    train = np.flatnonzero(~is_test)
+    k = data.n_states
+    scaler = PhenotypeScaler.fit(data.phenotypes[train], data.traits)
+    z = scaler.transform(data.phenotypes)
+    mean = torch.as_tensor(feature_means(data.states[train], k, "onehot"), dtype=torch.float32)
+    # what the old functions read from a model: its one-hot features and training feature means
+    old_model = SimpleNamespace(architecture=SimpleNamespace(per_locus=k), traits=data.traits,
+                                features=lambda states: encode(torch.as_tensor(states), "onehot", k),
+                                geno=SimpleNamespace(feature_mean=mean, linear=None))
+    lasso = dict(n_alphas=lasso_alphas, folds=lasso_folds, seed=seed)
+    runs = {
+        "ridge": (lambda: scaler.inverse(before.evaluate.ridge_baseline(old_model, data.states, z, is_test)),
+                  lambda: fit_baselines(data, is_test, baselines=("ridge",)).predictions["ridge"]),
+        "lasso path": (lambda: scaler.inverse(before.evaluate.lasso_baseline(old_model, data.states, z, is_test, **lasso)),
+                       lambda: fit_baselines(data, is_test, baselines=("lasso",), lasso_alphas=lasso_alphas,
+                                             lasso_folds=lasso_folds, seed=seed).predictions["lasso"]),
+        "pairwise lasso (with its lasso)": (
+            lambda: scaler.inverse(before.evaluate.pairwise_baseline(old_model, data.states, z, is_test, **lasso)),
+            lambda: fit_baselines(data, is_test, baselines=("pairwise",), lasso_alphas=lasso_alphas,
+                                  lasso_folds=lasso_folds, seed=seed).predictions["pairwise"]),
+    }
+    obs = data.phenotypes[is_test]
+
+    def r2(pred):
+        return np.array([trait_metrics(pred[is_test, t], obs[:, t])["r2"] for t in range(obs.shape[1])])
+
+    n, m = data.states.shape
+    common = {"dataset": label, "samples": n, "loci": m, "states": k, "traits": len(data.traits),
+              "one_hot_columns": m * k}
+    rows, r2_after = [], {}
+    for method, (old, new) in runs.items():
+        t_old, mem_old, pred_old = measure(old)
+        t_new, mem_new, pred_new = measure(new)
+        r2_old, r2_after[method] = r2(pred_old), r2(pred_new)
+        rows.append({**common, "method": method, "before_s": t_old, "after_s": t_new, "speedup": t_old / t_new,
+                     "before_peak_mib": mem_old, "after_peak_mib": mem_new, "r2_median_before": np.median(r2_old),
+                     "r2_median_after": np.median(r2_after[method]),
+                     "max_abs_r2_diff": np.abs(r2_old - r2_after[method]).max()})
+        print(f"[{label}] {method}: {t_old:.1f} s -> {t_new:.1f} s ({t_old / t_new:.2f}x), peak {mem_old:.0f} -> "
+              f"{mem_new:.0f} MiB, max |R2 diff| {rows[-1]['max_abs_r2_diff']:.2g}", flush=True)
+    by = {row["method"]: row for row in rows}
+    # all three: the old code fitted the lasso twice (lasso baseline, then again inside the pairwise
+    # baseline); the new one once (the pairwise run above includes it; lasso predictions cost ~nothing)
+    rows.append({**common, "method": "all three baselines (sum of the rows above)",
+                 "before_s": sum(r["before_s"] for r in rows), "after_s": by["ridge"]["after_s"]
+                 + by["pairwise lasso (with its lasso)"]["after_s"],
+                 "before_peak_mib": max(r["before_peak_mib"] for r in rows),
+                 "after_peak_mib": max(r["after_peak_mib"] for r in rows)})
+    rows[-1]["speedup"] = rows[-1]["before_s"] / rows[-1]["after_s"]
+    if not np.isnan(z[train]).any():
+        def ridgecv():
+            x = encode(torch.as_tensor(data.states), "onehot", k).double().numpy()
+            start = time.perf_counter()
+            fit = RidgeCV(alphas=RIDGE_ALPHAS, alpha_per_target=True).fit(x[train], data.phenotypes[train])
+            return fit.predict(x), time.perf_counter() - start
+
+        _, mem, (pred, seconds) = measure(ridgecv)
+        rows.append({**common, "method": "reference: scikit-learn RidgeCV, one fit of every trait", "after_s": seconds,
+                     "after_peak_mib": mem, "r2_median_after": np.median(r2(pred)),
+                     "max_abs_r2_diff": np.abs(r2(pred) - r2_after["ridge"]).max()})
+        print(f"[{label}] RidgeCV: {seconds:.1f} s (fit and predict, one-hot matrix given), peak {mem:.0f} MiB; "
+              f"ridge after / RidgeCV = {by['ridge']['after_s'] / seconds:.2f}", flush=True)
+    return pd.DataFrame(rows)
+
+
+def speed_main(args) -> None:
+    scale = args.scale
+    paper, _, _ = paper_design(args.seed, AtlasDesign(n_individuals=int(3000 * scale), n_loci=int(3000 * scale)))
+    yeast = yeast_cross(args.seed, n=int(1000 * scale), m=int(11000 * scale))
+    with tempfile.TemporaryDirectory() as tmp:
+        before = load_before(args.before, Path(tmp))
+        table = pd.concat([speed_comparison("paper design", paper, args.seed, before, lasso_folds=args.lasso_folds),
+                           speed_comparison("yeast-sized cross", yeast, args.seed, before,
+                                            lasso_folds=args.lasso_folds)], ignore_index=True)
+    out = Path(args.out or HERE / "results" / "gpatlas_speed.tsv")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, sep="\t", index=False, float_format="%.4g")
+    with pd.option_context("display.width", 250, "display.max_columns", 30):
+        print(table.drop(columns=["samples", "loci", "states", "traits", "one_hot_columns"]).to_string(
+            index=False, float_format=lambda v: f"{v:.3g}"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=250, help="epochs of each tier on the paper design (paper: 250)")
@@ -163,10 +333,16 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="auto | cpu | cuda")
     parser.add_argument("--lasso-folds", type=int, default=5)
     parser.add_argument("--skip-toy", action="store_true")
-    parser.add_argument("--out", default=str(HERE / "results" / "gpatlas.tsv"))
+    parser.add_argument("--speed", action="store_true", help="only the before/after cost of the baselines")
+    parser.add_argument("--scale", type=float, default=1.0, help="--speed: scale samples and loci (1 = full size)")
+    parser.add_argument("--before", default=BEFORE, help="--speed: git commit of the 'before' implementation")
+    parser.add_argument("--out", default=None, help="output table (default bench/results/gpatlas[_speed].tsv)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(1)
+    if args.speed:
+        speed_main(args)
+        return
     device = pick(args.device)
     tables = [benchmark("paper design", *paper_design(args.seed), epochs=args.epochs, seed=args.seed,
                         device=device, lasso_folds=args.lasso_folds)]
@@ -175,8 +351,9 @@ def main() -> None:
             tables.append(benchmark("toy cohort", *toy_cohort(args.seed, Path(tmp)), epochs=args.toy_epochs,
                                     seed=args.seed, device=device, lasso_folds=args.lasso_folds))
     table = pd.concat(tables, ignore_index=True)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out, sep="\t", index=False, float_format="%.4g")
+    out = Path(args.out or HERE / "results" / "gpatlas.tsv")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, sep="\t", index=False, float_format="%.4g")
     with pd.option_context("display.width", 250, "display.max_columns", 30):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 
