@@ -54,6 +54,22 @@ def test_scaler__uses_training_statistics_only(rng):
     assert (scaler.transform(test)[:, 3] == 0).all()
 
 
+
+def test_scaler__a_loading_that_lives_outside_the_training_fold_scales_to_zero(rng):
+    # eigenvector of a relationship matrix concentrated on one family absent from the training
+    # fold: its training values are rounding noise (~1e-17); dividing by that SD gave 1e15-sized
+    # test features and ridge/BRR/BayesCπ predictions with r ≈ 0 on the mice
+    n_train = 40
+    family = np.zeros(50)
+    family[n_train:] = rng.normal(0, 0.3, size=10)
+    family[:n_train] += rng.normal(0, 1e-17, size=n_train)
+    X = np.column_stack([rng.binomial(2, 0.3, size=50).astype(float), family])
+    scaler = Scaler.fit(X[:n_train])
+    z = scaler.transform(X[n_train:])
+    assert (z[:, 1] == 0).all()
+    np.testing.assert_allclose(z[:, 0], (X[n_train:, 0] - X[:n_train, 0].mean()) / X[:n_train, 0].std(ddof=1),
+                               rtol=1e-6)
+
 def test_fixed_effects__equal_least_squares_and_round_trip(rng):
     C = rng.normal(size=(80, 2))
     y = 1.5 + C @ [2.0, -1.0] + rng.normal(size=80)

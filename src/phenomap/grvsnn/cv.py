@@ -30,6 +30,8 @@ from phenomap.io.tables import SAMPLE_KEYS, read_sample_table
 log = logging.getLogger(__name__)
 
 FOLD_COLUMNS = ["FID", "IID", "repeat", "fold"]
+CONSTANT_SD = 1e-8
+"""A feature whose SD in the training fold is at most this is constant there (see `Scaler`)."""
 
 
 def make_folds(samples: pd.DataFrame, *, k: int, repeats: int, seed: int) -> pd.DataFrame:
@@ -88,7 +90,13 @@ def read_folds(path: str | Path, samples: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Scaler:
-    """Column means and SDs of a training fold; SD 0 (constant column) is stored as inf, so it scales to 0."""
+    """Column means and SDs of a training fold; a constant column's SD is stored as inf, so it scales to 0.
+
+    Constant means an SD below :data:`CONSTANT_SD`: features are allele counts or relationship
+    loadings (entries of order 0.01-1), so an SD that small is rounding error. A loading that
+    lives only on individuals outside the training fold (a family absent from it) has such an
+    SD, and dividing by it would blow the test fold's values up by 1e15.
+    """
 
     mean: np.ndarray
     sd: np.ndarray
@@ -100,7 +108,7 @@ class Scaler:
             counts = np.sum(~np.isnan(X), axis=0)
             mean = np.where(counts > 0, np.nansum(X, axis=0) / np.maximum(counts, 1), 0.0)
             sd = np.sqrt(np.nansum((X - mean) ** 2, axis=0) / np.maximum(counts - 1, 1))
-        return cls(mean=mean, sd=np.where(sd > 0, sd, np.inf))
+        return cls(mean=mean, sd=np.where(sd > CONSTANT_SD, sd, np.inf))
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """(X - mean) / sd as float32, with NaN (missing) set to 0, i.e. the training mean."""
