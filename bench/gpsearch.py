@@ -25,8 +25,9 @@ QTL recovery (a target is found when a SNP reaching the regressor of a Pareto pi
 within ±1 Mb; location error = distance of the nearest; its encoding = that SNP's), wall
 time, evaluations per second per core, peak RSS of the process tree (sampled every 0.5 s,
 memory-mapped arrays counted once per process). Beside them, once per data set: LassoCV
-(5-fold) and a random forest (500 trees, max_features sqrt, min_samples_leaf 5) on all
-SNPs, fitted on training + validation samples (what the search saw), scored on the test set.
+(5-fold, 20 alphas down to alpha_max / 100, tol 1e-3) and a random forest (500 trees,
+max_features sqrt, min_samples_leaf 5) on all SNPs, fitted on training + validation samples
+(what the search saw), scored on the test set.
 
 Everything is cached under bench/data/gpsearch/<case>/ so runs can be split and resumed;
 ``--report`` gathers the cases into bench/results/gpsearch.tsv (per mode) and
@@ -311,7 +312,8 @@ def run_baselines(args, data: dict) -> None:
     is_test, _ = split(len(y), 0)
     X = np.where(np.isnan(G), np.nanmean(G[~is_test], axis=0), G).astype(np.float64)
     rows = {}
-    for name, model in (("lasso", LassoCV(cv=5, alphas=50, n_jobs=args.n_jobs, random_state=0, max_iter=5000)),
+    for name, model in (("lasso", LassoCV(cv=5, alphas=20, eps=1e-2, tol=1e-3, max_iter=2000,
+                                                                 n_jobs=args.n_jobs, random_state=0)),
                         ("random_forest", RandomForestRegressor(n_estimators=500, max_features="sqrt",
                                                                 min_samples_leaf=5, n_jobs=args.n_jobs,
                                                                 random_state=0))):
