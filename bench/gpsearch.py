@@ -398,6 +398,76 @@ def cost(args, data: dict) -> None:
     write_tsv(out, RESULTS / f"gpsearch_cost{'' if args.data == 'sim' else '_' + args.data}.tsv", float_format="%.4g")
 
 
+def cost_alternatives(args, data: dict) -> None:
+    """Seconds of one fit + predict (selectors: fit + transform) of the slow node kinds at their
+    most expensive grid points beside cheaper settings that are not in today's grids, on the
+    training samples of the run's split and 60 SNPs (the additive QTL among them) encoded additive,
+    the phenotype standardised: the measurements behind the proposal for cheaper node grids."""
+    import warnings
+
+    from sklearn.ensemble import ExtraTreesRegressor, GradientBoostingRegressor, RandomForestRegressor
+    from sklearn.feature_selection import SelectFromModel, SequentialFeatureSelector
+    from sklearn.svm import SVR, LinearSVR
+    from sklearn.tree import DecisionTreeRegressor
+
+    from phenomap.io.tables import write_tsv
+
+    G, y = data["G"], data["y"]
+    is_test, is_train = split(len(y), 0)
+    rng = np.random.default_rng(0)
+    columns = np.sort(rng.choice(G.shape[1], 60, replace=False))
+    if args.data == "sim":
+        columns[0] = data["bim"].index[data["bim"].ID == data["targets"].ID.iloc[0]][0]
+    X = np.nan_to_num(G[~is_test][is_train][:, columns].astype(float) / 2, nan=0.5)
+    yt = y[~is_test][is_train]
+    yt = (yt - yt.mean()) / yt.std()
+    tree = DecisionTreeRegressor(max_depth=3, random_state=0)
+    cases = [
+        ("svr", "grid max: kernel linear, C 100", SVR(kernel="linear", C=100.0), 1),
+        ("svr", "grid: kernel linear, C 1", SVR(kernel="linear", C=1.0), 2),
+        ("svr", "grid: kernel rbf, C 100", SVR(kernel="rbf", C=100.0), 2),
+        ("svr", "new: LinearSVR C 100 (max_iter 5000)", LinearSVR(C=100.0, max_iter=5000), 2),
+        ("svr", "new: LinearSVR C 1", LinearSVR(C=1.0), 2),
+        ("extra_trees", "grid: 100 trees", SelectFromModel(ExtraTreesRegressor(100, random_state=0)), 2),
+        ("extra_trees", "grid: 50 trees", SelectFromModel(ExtraTreesRegressor(50, random_state=0)), 2),
+        ("extra_trees", "new: 50 trees, min_samples_leaf 5, max_features sqrt",
+         SelectFromModel(ExtraTreesRegressor(50, min_samples_leaf=5, max_features="sqrt", random_state=0)), 2),
+        ("random_forest", "grid max: 200 trees, depth 10, max_features 1.0",
+         RandomForestRegressor(200, max_depth=10, random_state=0), 1),
+        ("random_forest", "grid: 50 trees, depth 6, sqrt", RandomForestRegressor(50, max_depth=6, max_features="sqrt",
+                                                                                 random_state=0), 2),
+        ("random_forest", "new: 20 trees, depth 6, sqrt", RandomForestRegressor(20, max_depth=6, max_features="sqrt",
+                                                                                random_state=0), 2),
+        ("gradient_boosting", "grid max: 200 trees, depth 5", GradientBoostingRegressor(n_estimators=200, max_depth=5,
+                                                                                        random_state=0), 1),
+        ("gradient_boosting", "grid: 50 trees, depth 3", GradientBoostingRegressor(n_estimators=50, max_depth=3,
+                                                                                   random_state=0), 2),
+        ("sequential", "grid: backward, auto, tol -0.005, depth 3",
+         SequentialFeatureSelector(tree, n_features_to_select="auto", tol=-0.005, direction="backward", cv=3), 1),
+        ("sequential", "new: forward, auto, tol 0.001, depth 3",
+         SequentialFeatureSelector(tree, n_features_to_select="auto", tol=0.001, direction="forward", cv=3), 1),
+        ("sequential", "new: forward, 5 SNPs, depth 3",
+         SequentialFeatureSelector(tree, n_features_to_select=5, direction="forward", cv=3), 1),
+    ]
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for kind, setting, estimator, repeats in cases:
+            seconds = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                fitted = estimator.fit(X, yt)
+                fitted.predict(X) if hasattr(fitted, "predict") else fitted.transform(X)
+                seconds.append(time.perf_counter() - start)
+            rows.append((kind, setting, float(np.mean(seconds))))
+            print(rows[-1], flush=True)
+    out = pd.DataFrame(rows, columns=["kind", "setting", "seconds"])
+    out.insert(0, "input", f"{args.data}: {len(yt)} training x 60 SNPs")
+    out["load_average_1min"] = os.getloadavg()[0]
+    write_tsv(out, RESULTS / f"gpsearch_cost_alternatives{'' if args.data == 'sim' else '_' + args.data}.tsv",
+              float_format="%.4g")
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -492,6 +562,8 @@ def main() -> None:
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--cost", action="store_true", help="time one evaluation per node kind")
     parser.add_argument("--cost-repeats", type=int, default=4)
+    parser.add_argument("--cost-alternatives", action="store_true",
+                        help="time the slow node kinds beside cheaper settings (proposal for the grids)")
     parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
     if args.report:
@@ -502,6 +574,9 @@ def main() -> None:
           f"{data['targets'].to_string(index=False)}", flush=True)
     if args.cost:
         cost(args, data)
+        return
+    if args.cost_alternatives:
+        cost_alternatives(args, data)
         return
     for replicate in range(args.first_replicate, args.first_replicate + args.replicates):
         for mode in args.mode.split(","):
