@@ -117,3 +117,13 @@ def test_two_replicates_call_both_planted_qtl_the_recessive_one_as_recessive(tmp
     assert qtl.set_index("ID").encoding["snp150"] == "recessive"
     scores = read_tsv(tmp_path / "snp_consistency.tsv")
     assert scores.score.is_monotonic_decreasing and scores.score.between(0, 1).all()
+
+
+def test_pareto_importances__an_empty_front_gives_an_empty_table():
+    from types import SimpleNamespace
+
+    from phenomap.gpsearch.consistency import IMPORTANCE_COLUMNS, pareto_importances
+
+    empty = SimpleNamespace(pareto=[])
+    table = pareto_importances(empty, np.zeros((4, 2)), np.arange(4.0), np.array([True, True, False, False]))
+    assert table.empty and list(table.columns) == list(IMPORTANCE_COLUMNS)

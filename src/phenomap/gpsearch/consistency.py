@@ -90,7 +90,10 @@ def pareto_importances(result: SearchResult, G: np.ndarray, y: np.ndarray, is_tr
     """:func:`permutation_importances` of every Pareto pipeline of a search (IMPORTANCE_COLUMNS).
 
     G: (n, m) allele counts, y: (n,) phenotypes, is_train: (n,) bool, as given to the search.
+    An empty front (no pipeline scored r² >= 0) gives an empty table.
     """
+    if not result.pareto:
+        return pd.DataFrame(columns=IMPORTANCE_COLUMNS)
     G, y, is_train = np.asarray(G, dtype=float), np.asarray(y, dtype=float), np.asarray(is_train, dtype=bool)
     tables = [permutation_importances(Pipeline.from_json(m.json), G[is_train], y[is_train], G[~is_train],
                                       y[~is_train], n_repeats=n_repeats, seed=seed, n_jobs=n_jobs)
