@@ -333,7 +333,8 @@ def run_baselines(args, data: dict) -> None:
 def cost(args, data: dict) -> None:
     """Seconds of one evaluate_pipeline per selector kind (linear regressor) and regressor kind (no-op
     variance selector), ``--cost-repeats`` pipelines each with hyperparameters drawn from the grids, pipelines of
-    the run's mean size; then the same for pipelines drawn as the initial population draws them."""
+    the run's mean size; then each slow kind at its grid's most expensive point; then pipelines drawn as the
+    initial population draws them."""
     from phenomap.gpsearch.nodes import LDPruneNode, Pipeline, RegressorNode, SelectorNode, SnpNode
     from phenomap.gpsearch.nsga import evaluate_pipeline
     from phenomap.gpsearch.snpdb import build_snpdb
@@ -371,13 +372,16 @@ def cost(args, data: dict) -> None:
             kept.append(n_kept)
         table.append((node, kind, "grid draws", np.mean(times), np.std(times), np.max(times), np.mean(kept)))
         print(table[-1], flush=True)
-    cheap = [("regressor", RegressorNode("random_forest", {"n_estimators": 50, "max_depth": 6, "min_samples_leaf": 5,
-                                                            "max_features": "sqrt"})),
-             ("regressor", RegressorNode("gradient_boosting", {"n_estimators": 50, "learning_rate": 0.1,
-                                                                "max_depth": 3, "subsample": 0.8})),
-             ("selector", SelectorNode("extra_trees", {"n_estimators": 50, "threshold": "mean"})),
-             ("selector", SelectorNode("sequential", {"max_depth": 2, "tol": -0.01}))]
-    for node, fixed in cheap:
+    most_expensive = [
+        ("regressor", RegressorNode("random_forest", {"n_estimators": 100, "max_depth": 8, "min_samples_leaf": 2,
+                                                      "max_features": 0.3})),
+        ("regressor", RegressorNode("gradient_boosting", {"n_estimators": 100, "learning_rate": 0.1,
+                                                          "max_depth": 3, "subsample": 1.0})),
+        ("regressor", RegressorNode("svr", {"C": 10.0, "epsilon": 0.01, "kernel": "linear"})),
+        ("regressor", RegressorNode("svr", {"C": 10.0, "epsilon": 0.01, "kernel": "rbf"})),
+        ("selector", SelectorNode("extra_trees", {"n_estimators": 50, "threshold": "mean"})),
+        ("selector", SelectorNode("sequential", {"max_depth": 5, "tol": 0.0}))]
+    for node, fixed in most_expensive:
         times = [time_pipeline(fixed if node == "selector" else keep_all,
                                fixed if node == "regressor" else RegressorNode("linear"))[0]
                  for _ in range(args.cost_repeats)]
@@ -399,10 +403,10 @@ def cost(args, data: dict) -> None:
 
 
 def cost_alternatives(args, data: dict) -> None:
-    """Seconds of one fit + predict (selectors: fit + transform) of the slow node kinds at their
-    most expensive grid points beside cheaper settings that are not in today's grids, on the
-    training samples of the run's split and 60 SNPs (the additive QTL among them) encoded additive,
-    the phenotype standardised: the measurements behind the proposal for cheaper node grids."""
+    """Seconds of one fit + predict (selectors: fit + transform) of the slow node kinds at the most
+    expensive points of the first grids ("grid") beside cheaper settings ("new"), on the training
+    samples of the run's split and 60 SNPs (the additive QTL among them) encoded additive, the
+    phenotype standardised: the measurements behind today's narrower grids (gpsearch.nodes)."""
     import warnings
 
     from sklearn.ensemble import ExtraTreesRegressor, GradientBoostingRegressor, RandomForestRegressor
@@ -410,6 +414,7 @@ def cost_alternatives(args, data: dict) -> None:
     from sklearn.svm import SVR, LinearSVR
     from sklearn.tree import DecisionTreeRegressor
 
+    from phenomap.gpsearch.nodes import ForwardTreeSelector
     from phenomap.io.tables import write_tsv
 
     G, y = data["G"], data["y"]
@@ -448,6 +453,10 @@ def cost_alternatives(args, data: dict) -> None:
          SequentialFeatureSelector(tree, n_features_to_select="auto", tol=0.001, direction="forward", cv=3), 1),
         ("sequential", "new: forward, 5 SNPs, depth 3",
          SequentialFeatureSelector(tree, n_features_to_select=5, direction="forward", cv=3), 1),
+        ("sequential", "new: ForwardTreeSelector (one half split), tol 0.0025, depth 3",
+         ForwardTreeSelector(max_depth=3, tol=0.0025), 2),
+        ("sequential", "new: ForwardTreeSelector (one half split), tol 0, depth 5",
+         ForwardTreeSelector(max_depth=5, tol=0.0), 2),
     ]
     rows = []
     with warnings.catch_warnings():

@@ -13,6 +13,7 @@ from phenomap.errors import InputError
 from phenomap.gpsearch.encodings import Pager, encode
 from phenomap.gpsearch.nodes import (
     AlleleFrequencyFilter,
+    ForwardTreeSelector,
     GenotypeEncoder,
     LDPruneNode,
     LDPruner,
@@ -171,3 +172,12 @@ def test_bad_inputs_raise_input_error(rng, search_data):
         LDPruneNode(params={"r2_threshold": 0.99, "max_distance": 500_000})
     with pytest.raises(InputError, match="at least 1 SNP"):
         Pipeline((), LDPruneNode.random(rng), SelectorNode.random(rng), RegressorNode.random(rng))
+
+
+def test_forward_tree_selector_finds_the_planted_interaction_and_stops(rng):
+    X = rng.integers(0, 3, size=(600, 12)) / 2
+    y = 2.0 * ((X[:, 3] > 0.25) & (X[:, 8] > 0.75)) + rng.normal(0, 0.3, 600)
+    chosen = ForwardTreeSelector(max_depth=3, tol=0.01).fit(pd.DataFrame(X), y).get_support(indices=True)
+    assert sorted(chosen) == [3, 8]
+    noise_only = ForwardTreeSelector(max_depth=2, tol=0.01).fit(X, rng.normal(size=600))
+    assert noise_only.get_support().sum() == 1  # the first feature is always kept
