@@ -31,7 +31,8 @@ max_features sqrt, min_samples_leaf 5) on all SNPs, fitted on training + validat
 
 Everything is cached under bench/data/gpsearch/<case>/ so runs can be split and resumed;
 ``--report`` gathers the cases into bench/results/gpsearch.tsv (per mode) and
-gpsearch_qtl.tsv (per target, with the QTL calls from SNP consistency over replicates).
+gpsearch_qtl.tsv (per target, with the QTL calls from SNP consistency over replicates),
+replacing the rows of the cached cases and keeping those of cases no longer cached.
 ``--cost`` times one pipeline evaluation per node kind on the data set's real split and
 pipeline size, and writes bench/results/gpsearch_cost.tsv.
 
@@ -39,6 +40,7 @@ pipeline size, and writes bench/results/gpsearch_cost.tsv.
     python bench/gpsearch.py --data sim --cost
     python bench/gpsearch.py --data sim --mode starbase,basic,random --replicates 3 --n-jobs 2
     python bench/gpsearch.py --data mice --mode starbase,basic,random --replicates 3 --n-jobs 2
+    python bench/gpsearch.py --encoding-power
     python bench/gpsearch.py --report
 """
 
@@ -477,6 +479,37 @@ def cost_alternatives(args, data: dict) -> None:
               float_format="%.4g")
 
 
+def encoding_power(args) -> None:
+    """How often the SNP database names a QTL's true encoding, by QTL variance: one SNP at a time,
+    allele frequency uniform in 0.2-0.5 (HWE), phenotype = the SNP's true encoding scaled to the
+    QTL variance + normal noise (total variance 1), the benchmark's split sizes (n_train = n_val),
+    ``--power-trials`` SNPs per cell. Writes bench/results/gpsearch_encoding_power.tsv."""
+    from phenomap.gpsearch.encodings import FIXED_ENCODINGS, class_values
+    from phenomap.gpsearch.snpdb import build_snpdb
+    from phenomap.io.tables import write_tsv
+
+    rng = np.random.default_rng(2026)
+    n_train = args.power_train
+    is_train = np.arange(2 * n_train) < n_train
+    bim = pd.DataFrame({"CHROM": "1", "ID": ["q"], "POS": [1], "A1": "A", "A2": "G"})
+    rows = []
+    for model in ("additive", "dominant", "recessive", "heterosis", "overdominant", "underdominant"):
+        for variance in (0.01, 0.03, 0.05, 0.1):
+            calls = []
+            for _ in range(args.power_trials):
+                g = rng.binomial(2, rng.uniform(0.2, 0.5), 2 * n_train).astype(float)[:, None]
+                x = class_values(g, np.array(FIXED_ENCODINGS[model]))[:, 0]
+                x = (x - x.mean()) / x.std()
+                y = np.sqrt(variance) * x + rng.normal(0, np.sqrt(1 - variance), len(x))
+                calls.append(build_snpdb(g, y, is_train, bim, bin_size=1).best_encoding.iloc[0])
+            share = pd.Series(calls).value_counts(normalize=True)
+            rows.append({"model": model, "qtl_variance": variance, "n_train": n_train, "n_val": n_train,
+                         "trials": args.power_trials, "true_encoding": float(share.get(model, 0.0)),
+                         "calls": "; ".join(f"{e} {v:.2f}" for e, v in share.head(4).items())})
+            print(rows[-1], flush=True)
+    write_tsv(pd.DataFrame(rows), RESULTS / "gpsearch_encoding_power.tsv", float_format="%.4g")
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -484,6 +517,15 @@ def mean_se(values: pd.Series) -> tuple[float, float]:
     values = values.dropna().astype(float)
     se = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else np.nan
     return float(values.mean()) if len(values) else np.nan, float(se)
+
+
+def merged_results(new: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``new`` rows replace the rows of their cases in the results table at ``path``; other cases are kept
+    (the cache of an earlier round may be gone)."""
+    if not path.exists():
+        return new
+    old = pd.read_csv(path, sep="\t")
+    return pd.concat([old[~old.case.isin(new.case)], new], ignore_index=True).sort_values("case", kind="stable")
 
 
 def report() -> None:
@@ -543,7 +585,8 @@ def report() -> None:
             rows.append({"case": case.name, "data": metrics.data.iloc[0], "method": name, "test_r2": b["test_r2"],
                          "search_seconds": b["seconds"], "best_n_snps": b["n_snps"],
                          "input": f"{metrics.samples.iloc[0]} x {metrics.snps.iloc[0]}"})
-    table, qtl = pd.DataFrame(rows), pd.DataFrame(qtl_rows)
+    table = merged_results(pd.DataFrame(rows), RESULTS / "gpsearch.tsv")
+    qtl = merged_results(pd.DataFrame(qtl_rows), RESULTS / "gpsearch_qtl.tsv")
     write_tsv(table, RESULTS / "gpsearch.tsv", float_format="%.6g")
     write_tsv(qtl, RESULTS / "gpsearch_qtl.tsv", float_format="%.6g")
     with pd.option_context("display.width", 250, "display.max_columns", 40, "display.max_colwidth", 60):
@@ -573,10 +616,17 @@ def main() -> None:
     parser.add_argument("--cost-repeats", type=int, default=4)
     parser.add_argument("--cost-alternatives", action="store_true",
                         help="time the slow node kinds beside cheaper settings (proposal for the grids)")
+    parser.add_argument("--encoding-power", action="store_true",
+                        help="share of single QTL whose SNP-database encoding is the true one, by QTL variance")
+    parser.add_argument("--power-trials", type=int, default=200)
+    parser.add_argument("--power-train", type=int, default=1200, help="training (= validation) samples")
     parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
     if args.report:
         report()
+        return
+    if args.encoding_power:
+        encoding_power(args)
         return
     data = load(args.data, args.scale)
     print(f"{args.data}: {data['G'].shape[0]} samples x {data['G'].shape[1]} SNPs ({data['note']}); targets:\n"

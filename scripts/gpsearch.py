@@ -14,5 +14,7 @@ with rule_logging(snakemake.log[0]):
         snakemake.params.out_dir,
         checkpoint=snakemake.params.checkpoint,
         settings=SearchSettings(**snakemake.params.settings, n_jobs=snakemake.threads),
+        covar=snakemake.input.covar or None,
+        covariates=snakemake.params.covariates,
         importance_repeats=snakemake.params.importance_repeats,
     )

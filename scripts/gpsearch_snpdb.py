@@ -11,5 +11,7 @@ with rule_logging(snakemake.log[0]):
         snakemake.output.split,
         snakemake.output.snpdb,
         seed=snakemake.params.seed,
+        covar=snakemake.input.covar or None,
+        covariates=snakemake.params.covariates,
         **snakemake.params.options,
     )

@@ -137,6 +137,18 @@ def test_best_encoding_prefers_additive_then_fixed_then_pager_by_a_margin():
     assert chosen == ["additive", "dominant", "dominant", "pager"]
 
 
+
+def test_default_margin_is_three_over_the_validation_samples(rng):
+    from phenomap.gpsearch.snpdb import best_encoding
+
+    G = rng.binomial(2, 0.4, size=(400, 60)).astype(float)
+    y = 0.3 * G[:, 0] + rng.normal(size=400)
+    train = np.arange(400) < 250  # 150 validation samples: margin 0.02
+    table = build_snpdb(G, y, train, make_bim(60), bin_size=5)
+    r2 = table[[f"r2_{e}" for e in ENCODINGS]].to_numpy()
+    np.testing.assert_array_equal(table.best_encoding, np.array(ENCODINGS)[best_encoding(r2, 3 / 150)])
+    assert (table.best_encoding != np.array(ENCODINGS)[best_encoding(r2, 1e-3)]).any()
+
 def test_best_p_is_the_training_slope_test_of_the_best_encoding(rng):
     from scipy.stats import linregress
 

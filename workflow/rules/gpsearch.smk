@@ -9,11 +9,13 @@ rule gpsearch_snpdb:
     input:
         geno=lambda wc: bfile_files(qc_genotypes(wc.cohort)),
         pheno=lambda wc: pheno_path(wc.cohort),
+        covar=lambda wc: covar_path(wc.cohort) or [],
     output:
         split=PATHS["gpsearch_split"],
         snpdb=PATHS["gpsearch_snpdb"],
     params:
         seed=gpsearch_seed(),
+        covariates=config["gwas"]["covariates"],
         options={k: GPSEARCH[k] for k in ("validation_fraction", "bin_size", "top_fraction", "p_threshold")},
     log:
         "logs/gpsearch_snpdb/{cohort}/{trait}.log",
@@ -31,6 +33,7 @@ rule gpsearch:
     input:
         geno=lambda wc: bfile_files(qc_genotypes(wc.cohort)),
         pheno=lambda wc: pheno_path(wc.cohort),
+        covar=lambda wc: covar_path(wc.cohort) or [],
         split=PATHS["gpsearch_split"],
         snpdb=PATHS["gpsearch_snpdb"],
     output:
@@ -45,6 +48,7 @@ rule gpsearch:
         out_dir=PATHS["gpsearch_replicate"],
         checkpoint=PATHS["gpsearch_checkpoint"],
         settings=gpsearch_settings,
+        covariates=config["gwas"]["covariates"],
         importance_repeats=GPSEARCH["importance_repeats"],
     threads: GPSEARCH["threads"]
     log:

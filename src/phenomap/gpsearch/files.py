@@ -12,10 +12,12 @@ Outputs under ``results/<cohort>/gpsearch/<trait>/``:
 * ``snp_consistency.tsv`` and ``qtl.tsv`` over the replicates, and three figures
   (:func:`summarise_replicates`).
 
-Phenotypes enter as they are in the phenotype file: like the paper, which searched residuals
-of a phenotype already adjusted (for ten principal components), the search fits no
-covariates; adjust the phenotype beforehand when it needs it. Every replicate searches the
-same split and SNP database, so replicates differ in their search's random stream only.
+The search runs on the trait's residuals after the cohort's covariates (``covar``, columns
+``covariates`` or all): an intercept and the covariates fitted by least squares on the
+training split only (:func:`covariate_residuals`), as the paper searched rat BMI residualised
+on ten principal components. Without covariates only the training mean is removed. Samples
+missing the trait or a covariate are left out (counted in the log). Every replicate searches
+the same split and SNP database, so replicates differ in their search's random stream only.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from phenomap.errors import InputError
 from phenomap.gpsearch.consistency import write_consistency, write_replicate_summary
 from phenomap.gpsearch.nsga import SearchSettings, run_search
 from phenomap.gpsearch.snpdb import snpdb_from_bfile, write_snpdb
+from phenomap.gwas.linear import load_trait
 from phenomap.io.plink import Bfile
 from phenomap.io.tables import SAMPLE_KEYS, align_samples, read_sample_table, read_tsv, write_tsv
 
@@ -39,19 +42,21 @@ log = logging.getLogger(__name__)
 SPLIT_LABELS = ("train", "validation")
 
 
-def trait_samples(geno: Bfile, pheno: str | Path, trait: str) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
-    """The analysed samples of a trait: genotyped and with a phenotype, in .fam order.
+def trait_samples(geno: Bfile, pheno: str | Path, trait: str, *, covar: str | Path | None = None,
+                  covariates: list[str] | None = None) -> tuple[np.ndarray, pd.DataFrame, np.ndarray, np.ndarray]:
+    """The analysed samples of a trait: genotyped, with a phenotype and every covariate, in .fam order.
 
-    Returns (rows (k,) sorted indices into the .fam, samples (k,) ``FID IID``, y (k,) phenotypes).
+    Returns (rows (k,) sorted indices into the .fam, samples (k,) ``FID IID``, y (k,) phenotypes,
+    Z (k, 1 + c) intercept and centred covariates, see :func:`phenomap.gwas.linear.load_trait`).
     """
-    table = read_sample_table(pheno, what="phenotype")
-    if trait not in table.columns:
-        raise InputError(f"phenotype file {pheno} has no column {trait!r}; columns: {list(table.columns[2:])}.")
-    row = align_samples(geno.fam, table, source=f"phenotype file {pheno}")
-    y = np.where(row >= 0, table[trait].to_numpy()[np.maximum(row, 0)], np.nan)
-    rows = np.flatnonzero(~np.isnan(y))
-    log.info("%s: %d genotyped samples with a phenotype", trait, len(rows))
-    return rows, geno.fam[SAMPLE_KEYS].iloc[rows].reset_index(drop=True), y[rows]
+    data = load_trait(geno, pheno, trait, covar=covar, covariates=covariates)
+    return data.samples, geno.fam[SAMPLE_KEYS].iloc[data.samples].reset_index(drop=True), data.y, data.Z
+
+
+def covariate_residuals(y: np.ndarray, Z: np.ndarray, is_train: np.ndarray) -> np.ndarray:
+    """y (k,) minus its least-squares fit on Z (k, c) estimated on the training samples (is_train (k,) bool)."""
+    coef, *_ = np.linalg.lstsq(Z[is_train], y[is_train], rcond=None)
+    return y - Z @ coef
 
 
 def split_samples(n: int, validation_fraction: float, *, seed: int) -> np.ndarray:
@@ -78,17 +83,20 @@ def read_split(path: str | Path, samples: pd.DataFrame) -> np.ndarray:
 
 
 def write_split_and_snpdb(bfile: str | Path, pheno: str | Path, trait: str, out_split: str | Path,
-                          out_snpdb: str | Path, *, seed: int, validation_fraction: float = 0.5,
+                          out_snpdb: str | Path, *, seed: int, covar: str | Path | None = None,
+                          covariates: list[str] | None = None, validation_fraction: float = 0.5,
                           bin_size: int = 500, top_fraction: float | None = None,
                           p_threshold: float | None = None, chunk: int = 2048) -> pd.DataFrame:
     """Draw the training/validation split of a trait's analysed samples and build its SNP database.
 
     The SNP database (:func:`~phenomap.gpsearch.snpdb.snpdb_from_bfile`) covers every variant
-    of ``bfile``; ``bin_size``, ``top_fraction`` and ``p_threshold`` are its options.
+    of ``bfile`` on the trait's covariate residuals; ``bin_size``, ``top_fraction`` and
+    ``p_threshold`` are its options.
     """
     geno = Bfile.open(bfile)
-    rows, samples, y = trait_samples(geno, pheno, trait)
+    rows, samples, y, Z = trait_samples(geno, pheno, trait, covar=covar, covariates=covariates)
     is_train = split_samples(len(rows), validation_fraction, seed=seed)
+    y = covariate_residuals(y, Z, is_train)
     snpdb = snpdb_from_bfile(bfile, y, is_train, samples=rows, chunk=chunk, bin_size=bin_size,
                              top_fraction=top_fraction, p_threshold=p_threshold)
     log.info("%s: %d training and %d validation samples; %d of %d SNPs considered", trait, is_train.sum(),
@@ -100,17 +108,19 @@ def write_split_and_snpdb(bfile: str | Path, pheno: str | Path, trait: str, out_
 
 def run_replicate(bfile: str | Path, pheno: str | Path, trait: str, split_tsv: str | Path, snpdb_tsv: str | Path,
                   out_dir: str | Path, *, checkpoint: str | Path, settings: SearchSettings,
+                  covar: str | Path | None = None, covariates: list[str] | None = None,
                   importance_repeats: int = 100) -> None:
     """One search replicate on the trait's split and SNP database, resumed from ``checkpoint`` when it exists.
 
     Writes the files of :func:`~phenomap.gpsearch.consistency.write_replicate_summary` and
-    ``history.tsv`` to ``out_dir``. A checkpoint of other settings (the config changed, apart
+    ``history.tsv`` to ``out_dir``; ``covar`` and ``covariates`` as for the SNP database. A checkpoint of other settings (the config changed, apart
     from a larger ``generations``, which extends the run) is replaced by a fresh search.
     Genotypes of every SNP are held in memory as float64, about 3 copies: 24 bytes x samples x SNPs.
     """
     geno = Bfile.open(bfile)
-    rows, samples, y = trait_samples(geno, pheno, trait)
+    rows, samples, y, Z = trait_samples(geno, pheno, trait, covar=covar, covariates=covariates)
     is_train = read_split(split_tsv, samples)
+    y = covariate_residuals(y, Z, is_train)
     snpdb = read_tsv(snpdb_tsv)
     columns = pd.Index(geno.bim.ID.astype(str)).get_indexer(snpdb.ID)
     if (columns < 0).any():
