@@ -1,4 +1,4 @@
-# phenomap: `make run` runs the toy workflow, `make test` runs the test suite.
+# phenomap: `make run` runs the toy workflow and writes its HTML report, `make test` runs the test suite.
 # Both create .venv on first use (pip upgraded, the CPU build of torch first, then the project).
 
 PYTHON ?= python3
@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 CORES  ?= 2
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test bench lint dry-run clean
+.PHONY: run report test bench lint dry-run clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/snakemake --profile profiles/local --cores $(CORES)
+	$(BIN)/snakemake --profile profiles/local --report results/report.html
+
+report: $(STAMP)
+	$(BIN)/snakemake --profile profiles/local --report results/report.html
 
 dry-run: $(STAMP)
 	$(BIN)/snakemake --profile profiles/local --cores $(CORES) --dry-run

@@ -37,6 +37,9 @@ if not workflow.overwrite_configfiles:
     configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/ld.smk"
@@ -53,3 +56,12 @@ rule all:
     default_target: True
     input:
         final_outputs(),
+
+
+onsuccess:
+    print("\nphenomap: finished. Start with each cohort's summary:", file=sys.stderr)
+    for cohort in COHORTS:
+        print(f"  {PATHS['cohort_summary'].format(cohort=cohort)}", file=sys.stderr)
+    configfiles = " --configfile " + " ".join(map(str, workflow.overwrite_configfiles)) if workflow.overwrite_configfiles else ""
+    print(f"HTML report with every figure and its caption: snakemake{configfiles} --report results/report.html",
+          file=sys.stderr)

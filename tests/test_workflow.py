@@ -7,10 +7,17 @@ cohort's planted truth and against independent computations.
 
 from __future__ import annotations
 
+import base64
+import io
+import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
 import pytest
@@ -228,3 +235,78 @@ def test_grvsnn_cross_validation_scores_every_method_on_the_same_folds(run_dir):
     assert loadings.shape[1] - 2 == eigenvalues.kept.sum() >= 1
     for figure in ("cv_r", "selection"):
         assert (res / f"figures/grvsnn/{figure}.png").stat().st_size > 10_000
+
+
+ARTIFACTS = Path(os.environ.get("PHENOMAP_TEST_ARTIFACTS", REPO / "test-artifacts"))
+
+
+def _chromium(*args: str) -> subprocess.CompletedProcess:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (Debian package `chromium`; CI installs it)")
+    return subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                           "--virtual-time-budget=15000", *args], capture_output=True, text=True, timeout=180)
+
+
+@pytest.fixture(scope="module")
+def report_results(run_dir) -> tuple[Path, dict]:
+    """`snakemake --report` of the toy run: the HTML file and its embedded results (path -> entry)."""
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(run_dir),
+           "--configfile", str(REPO / "config/config.yaml"), str(REPO / "tests/config_sumstats/config.yaml"),
+           "--report", "results/report.html"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html = (run_dir / "results/report.html").read_text()
+    match = re.search(r"var results = (\{.*?\});\s*</script>", html, flags=re.S)
+    assert match, "no embedded results in the report"
+    return run_dir / "results/report.html", json.loads(match.group(1))
+
+
+def test_report_holds_every_figure_with_a_caption_and_each_image_decodes(run_dir, report_results):
+    _, results = report_results
+    figures = {str(p.relative_to(run_dir)) for p in (run_dir / "results").glob("*/figures/**/*.png")}
+    assert len(figures) >= 15
+    assert figures <= set(results), sorted(figures - set(results))
+    for name in ("results/toy/qc/summary.tsv", "results/toy/summary/gwas.tsv", "results/toy/gpatlas/metrics.tsv",
+                 "results/toy/grvsnn/comparison.tsv", "results/toy/gpsearch/trait1/qtl.tsv"):
+        assert name in results, name
+    for name, entry in results.items():
+        assert len(entry["caption"]) > 100, name
+        if name.endswith(".png"):
+            image = mpimg.imread(io.BytesIO(base64.b64decode(entry["data_uri"].split("base64,", 1)[1])), format="png")
+            assert image.shape[0] > 200 and image.shape[1] > 200 and image.std() > 0.01, name
+
+
+def test_report_renders_in_chromium_and_every_figure_loads(report_results, tmp_path):
+    path, results = report_results
+    dom = _chromium("--dump-dom", path.as_uri()).stdout
+    rendered = re.sub(r"<script.*?</script>", "", dom, flags=re.S)
+    assert "1. QC and GWAS" in rendered and "7. StarBASE-GP" in rendered, "the report's app did not render"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "report.png"
+    _chromium("--window-size=1400,900", f"--screenshot={shot}", path.as_uri())
+    assert mpimg.imread(shot).std() > 0.05  # not a blank page
+    uris = [entry["data_uri"] for entry in results.values() if entry["mime_type"] == "image/png"]
+    page = tmp_path / "images.html"  # loads every embedded figure as the browser does and records the outcome
+    page.write_text(
+        "<html><body><script>const uris = " + json.dumps(uris) + ";\nlet done = 0, loaded = 0, failed = [];\n"
+        "uris.forEach((u, i) => { const img = new Image();\n"
+        "  img.onload = () => { if (img.naturalWidth > 0) loaded++; else failed.push(i); finish(); };\n"
+        "  img.onerror = () => { failed.push(i); finish(); }; img.src = u; });\n"
+        "function finish() { if (++done === uris.length) document.body.setAttribute('data-outcome',"
+        " JSON.stringify({loaded, failed})); }\n</script></body></html>")
+    outcome = re.search(r"data-outcome=\"(.*?)\"", _chromium("--dump-dom", page.as_uri()).stdout)
+    assert outcome, "the browser did not finish loading the figures"
+    assert json.loads(outcome.group(1).replace("&quot;", '"')) == {"loaded": len(uris), "failed": []}
+
+
+def test_a_changed_config_key_reruns_only_the_rules_that_use_it(run_dir, tmp_path):
+    changed = tmp_path / "changed.yaml"
+    changed.write_text("genes:\n  q_threshold: 0.2\n")
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(run_dir),
+           "--configfile", str(REPO / "config/config.yaml"), str(REPO / "tests/config_sumstats/config.yaml"),
+           str(changed), "--profile", str(REPO / "profiles/local"), "--dry-run", "--quiet", "rules"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", proc.stdout + proc.stderr, flags=re.M))
+    assert counts == {"all": "1", "plot_manhattan": "4", "cohort_summary": "2", "total": "7"}, proc.stdout

@@ -382,3 +382,62 @@ def test_typing_rule_figure__ellipses_match_covariance_ellipse(tmp_path, monkeyp
             np.testing.assert_allclose([ellipse.width, ellipse.height], [expected.width, expected.height])
             assert_same_angle(ellipse.angle, angle)
             assert ellipse.get_facecolor()[3] == 0 and ellipse.get_linewidth() == 2
+
+
+def test_ld_block_map__one_bar_per_block_at_its_span(tmp_path):
+    from phenomap.report.plots import ld_block_map
+
+    blocks = pd.DataFrame({"chrom": ["2", "1", "1", "X"], "start": [0, 0, 3_000_000, 500_000],
+                           "stop": [4_000_000, 3_000_000, 9_000_000, 2_000_000], "n_variants": [40, 30, 50, 7]})
+    fig = ld_block_map(blocks, tmp_path / "ld.png")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["1", "2", "X"]
+    bars = sorted((p.get_y() + p.get_height() / 2, p.get_x(), p.get_x() + p.get_width()) for p in ax.patches)
+    np.testing.assert_allclose(bars, [(0, 0, 3), (0, 3, 9), (1, 0, 4), (2, 0.5, 2)])
+    assert "2 blocks, 80 variants" in [t.get_text() for t in ax.texts]
+    assert_valid_png(tmp_path / "ld.png")
+
+
+def test_shrinkage_figure__square_common_scale_per_trait_and_kept_epochs(rng, tmp_path):
+    from phenomap.report.plots import shrinkage_figure
+
+    curves = [{"train": [0.3, 0.2, 0.1], "val": [0.35, 0.25, 0.3], "best_epoch": 2}]
+    effects = {"small": pd.DataFrame({"BETA": rng.normal(0, 0.01, 300), "BETA_SHRUNK": rng.normal(0, 0.002, 300)}),
+               "large": pd.DataFrame({"BETA": rng.normal(0, 1.0, 300), "BETA_SHRUNK": rng.normal(0, 0.2, 300)})}
+    fig = shrinkage_figure(curves, effects, tmp_path / "s.png")
+    loss, small, large = fig.axes
+    kept = [line for line in loss.lines if line.get_marker() == "o"][0]
+    assert tuple(kept.get_xydata()[0]) == (2, 0.25)
+    for ax, table in ((small, effects["small"]), (large, effects["large"])):
+        limit = 1.05 * np.abs(table.to_numpy()).max()
+        assert ax.get_xlim() == pytest.approx((-limit, limit)) and ax.get_ylim() == pytest.approx((-limit, limit))
+    assert shrinkage_figure([], effects, tmp_path / "n.png").axes[0].texts[0].get_text().startswith("no network")
+
+
+def test_prediction_scatter__legend_r2_equals_scikit_learn(rng, tmp_path):
+    from sklearn.metrics import r2_score
+
+    from phenomap.report.plots import prediction_scatter
+
+    n = 80
+    observed = rng.normal(size=n)
+    table = pd.DataFrame({"split": ["test"] * n + ["train"] * n, "trait": "t",
+                          "observed": np.r_[observed, rng.normal(size=n)],
+                          "net": np.r_[observed + rng.normal(0, 0.5, n), np.zeros(n)],
+                          "ridge": np.r_[0.5 * observed, np.zeros(n)]})
+    fig = prediction_scatter(table, tmp_path / "p.png", methods=["net", "ridge"])
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == [f"net (R² {r2_score(observed, table.net[:n]):.2f})",
+                      f"ridge (R² {r2_score(observed, table.ridge[:n]):.2f})"]
+    assert len(fig.axes[0].collections[0].get_offsets()) == n  # test samples only
+
+
+def test_importance_manhattan__labels_the_most_important_loci(rng, tmp_path):
+    from phenomap.report.plots import importance_manhattan
+
+    table = pd.DataFrame({"CHROM": ["1"] * 50 + ["2"] * 50, "POS": np.tile(np.arange(50) * 1000, 2),
+                          "ID": [f"s{i}" for i in range(100)], "importance": rng.uniform(0, 1, 100)})
+    fig = importance_manhattan(table, tmp_path / "i.png", labels=3)
+    top = table.nlargest(3, "importance").ID.tolist()
+    assert [t.get_text() for t in fig.axes[0].texts] == top
+    assert_valid_png(tmp_path / "i.png")

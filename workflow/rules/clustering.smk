@@ -97,8 +97,10 @@ rule gene_summary:
         types=PATHS["cluster_types"],
         genes=lambda wc: gene_table(wc.cohort),
     output:
-        summary=PATHS["gene_summary"],
-        candidates=PATHS["gene_candidates"],
+        summary=report(PATHS["gene_summary"], caption="../report/gene_summary.rst", category="4. Clusters and genes",
+                       subcategory="{cohort}"),
+        candidates=report(PATHS["gene_candidates"], caption="../report/gene_candidates.rst",
+                          category="4. Clusters and genes", subcategory="{cohort}"),
     params:
         traits=lambda wc: traits(wc.cohort),
         window=GENES["window"],

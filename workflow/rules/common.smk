@@ -53,7 +53,10 @@ PATHS = {
     "sumstats": "results/{cohort}/sumstats/{trait}.tsv",
     "harmonise_log": "results/{cohort}/sumstats/{trait}.harmonise.tsv",
     "gwas_summary": "results/{cohort}/summary/gwas.tsv",
+    "cohort_summary": "results/{cohort}/summary.md",
     "gwas_figure": "results/{cohort}/figures/gwas/{trait}.png",
+    "ld_figure": "results/{cohort}/figures/ld_blocks.png",
+    "shrinkage_figure": "results/{cohort}/figures/shrinkage.png",
     "ld_blocks": "results/{cohort}/ld/blocks.tsv",
     "ld_block": "results/{cohort}/ld/blocks/{block}.npz",
     "ld_block_scores": "results/{cohort}/ld/blocks/{block}.ldscore.tsv",
@@ -81,6 +84,8 @@ PATHS = {
     "gpatlas_importance": "results/{cohort}/gpatlas/importance.tsv",
     "gpatlas_interactions": "results/{cohort}/gpatlas/interactions.tsv",
     "gpatlas_pairs": "results/{cohort}/gpatlas/interaction_pairs.tsv",
+    "gpatlas_prediction_figure": "results/{cohort}/figures/gpatlas/predictions.png",
+    "gpatlas_importance_figure": "results/{cohort}/figures/gpatlas/importance.png",
     "grvsnn_loadings": "results/{cohort}/grvsnn/loadings.tsv",
     "grvsnn_folds": "results/{cohort}/grvsnn/folds.tsv",
     "grvsnn_fold_metrics": "results/{cohort}/grvsnn/folds/r{repeat}_f{fold}/metrics.tsv",
@@ -364,7 +369,8 @@ def gpatlas_outputs(cohort):
     """Final G-P Atlas outputs of a cohort with genotypes and phenotypes (none otherwise)."""
     if not config["gpatlas"]["enabled"] or not has_phenotypes(cohort):
         return []
-    names = ["gpatlas_predictions", "gpatlas_metrics", "gpatlas_importance", "gpatlas_interactions", "gpatlas_pairs"]
+    names = ["gpatlas_predictions", "gpatlas_metrics", "gpatlas_importance", "gpatlas_interactions", "gpatlas_pairs",
+             "gpatlas_prediction_figure", "gpatlas_importance_figure"]
     return [PATHS[name].format(cohort=cohort) for name in names]
 
 
@@ -472,21 +478,43 @@ def check_inputs():
         print(line, file=sys.stderr)
 
 
-def final_outputs():
+def cohort_outputs(cohort):
+    """Every result file of one cohort except its summary."""
+    names = traits(cohort)
     out = []
-    for cohort in COHORTS:
-        names = traits(cohort)
-        if has_genotypes(cohort):
-            out += [PATHS["qc_removed"].format(cohort=cohort), PATHS["qc_summary"].format(cohort=cohort)]
-        out.append(PATHS["gwas_summary"].format(cohort=cohort))
-        out += [PATHS["gwas_figure"].format(cohort=cohort, trait=t) for t in names]
-        out.append(PATHS["ld_scores"].format(cohort=cohort))
-        out += [PATHS[name].format(cohort=cohort) for name in ("cluster_labels", "cluster_figures")]
-        out += gene_outputs(cohort, names)
-        out += gpatlas_outputs(cohort)
-        out += grvsnn_outputs(cohort)
-        out += gpsearch_outputs(cohort)
+    if has_genotypes(cohort):
+        out += [PATHS["qc_removed"].format(cohort=cohort), PATHS["qc_summary"].format(cohort=cohort)]
+    out.append(PATHS["gwas_summary"].format(cohort=cohort))
+    out += [PATHS["gwas_figure"].format(cohort=cohort, trait=t) for t in names]
+    out += [PATHS[name].format(cohort=cohort) for name in ("ld_scores", "ld_figure", "shrinkage_figure")]
+    out += [PATHS[name].format(cohort=cohort) for name in ("cluster_labels", "cluster_figures")]
+    out += gene_outputs(cohort, names)
+    out += gpatlas_outputs(cohort)
+    out += grvsnn_outputs(cohort)
+    out += gpsearch_outputs(cohort)
     return out
+
+
+def summary_inputs(wildcards):
+    """Named inputs of a cohort's summary: the tables of the stages that run for it, and its figures."""
+    cohort = wildcards.cohort
+    outputs = cohort_outputs(cohort)
+    inputs = {"gwas": PATHS["gwas_summary"].format(cohort=cohort),
+              "figures": [p for p in outputs if "/figures/" in p]}
+    wanted = {"qc": "qc_summary", "candidates": "gene_candidates", "gpatlas": "gpatlas_metrics",
+              "grvsnn": "grvsnn_comparison"}
+    for key, name in wanted.items():
+        path = PATHS[name].format(cohort=cohort)
+        if path in outputs:
+            inputs[key] = path
+    if "candidates" in inputs:
+        inputs["gene_tests"] = [PATHS["gene_tests"].format(cohort=cohort, trait=t) for t in traits(cohort)]
+    inputs["qtl"] = [PATHS["gpsearch_qtl"].format(cohort=cohort, trait=t) for t in gpsearch_traits(cohort)]
+    return inputs
+
+
+def final_outputs():
+    return [path for cohort in COHORTS for path in [*cohort_outputs(cohort), PATHS["cohort_summary"].format(cohort=cohort)]]
 
 
 if workflow.is_main_process:

@@ -32,7 +32,8 @@ rule qc:
     output:
         geno=multiext("results/{cohort}/{qcdir}/genotypes", *BFILE_EXT),
         removed="results/{cohort}/{qcdir}/removed.tsv",
-        summary="results/{cohort}/{qcdir}/summary.tsv",
+        summary=report("results/{cohort}/{qcdir}/summary.tsv", caption="../report/qc_summary.rst",
+                       category="1. QC and GWAS", subcategory="{cohort}"),
     wildcard_constraints:
         qcdir="qc|qc/panel",
     params:
@@ -102,7 +103,8 @@ rule gwas_summary:
         tables=lambda wc: [PATHS["sumstats"].format(cohort=wc.cohort, trait=t) for t in traits(wc.cohort)],
         reports=lambda wc: [PATHS["harmonise_log"].format(cohort=wc.cohort, trait=t) for t in traits(wc.cohort)],
     output:
-        PATHS["gwas_summary"],
+        report(PATHS["gwas_summary"], caption="../report/gwas_summary.rst", category="1. QC and GWAS",
+               subcategory="{cohort}"),
     params:
         traits=lambda wc: traits(wc.cohort),
         sources=lambda wc: [gwas_description(wc.cohort, t) for t in traits(wc.cohort)],
@@ -122,7 +124,8 @@ rule plot_gwas:
     input:
         PATHS["sumstats"],
     output:
-        PATHS["gwas_figure"],
+        report(PATHS["gwas_figure"], caption="../report/gwas_figure.rst", category="1. QC and GWAS",
+               subcategory="{cohort}"),
     params:
         source=lambda wc: gwas_description(wc.cohort, wc.trait),
     log:

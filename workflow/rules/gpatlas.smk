@@ -78,7 +78,8 @@ rule gpatlas_evaluate:
         model=PATHS["gpatlas_model"],
     output:
         predictions=PATHS["gpatlas_predictions"],
-        metrics=PATHS["gpatlas_metrics"],
+        metrics=report(PATHS["gpatlas_metrics"], caption="../report/gpatlas_metrics.rst", category="5. G-P Atlas",
+                       subcategory="{cohort}"),
     params:
         traits=lambda wc: traits(wc.cohort),
         baselines=GPATLAS["baselines"],
@@ -125,3 +126,24 @@ rule gpatlas_importance:
     script:
         "../../scripts/gpatlas_importance.py"
 
+
+
+rule plot_gpatlas:
+    """G-P Atlas held-out predictions beside the linear baselines, and locus importance along the genome."""
+    input:
+        predictions=PATHS["gpatlas_predictions"],
+        importance=PATHS["gpatlas_importance"],
+    output:
+        predictions=report(PATHS["gpatlas_prediction_figure"], caption="../report/gpatlas_predictions.rst",
+                           category="5. G-P Atlas", subcategory="{cohort}"),
+        importance=report(PATHS["gpatlas_importance_figure"], caption="../report/gpatlas_importance.rst",
+                          category="5. G-P Atlas", subcategory="{cohort}"),
+    log:
+        "logs/plot_gpatlas/{cohort}.log",
+    benchmark:
+        "benchmarks/plot_gpatlas/{cohort}.tsv"
+    resources:
+        mem_mb=config["resources"]["default_mem_mb"],
+        runtime=config["resources"]["runtime_min"],
+    script:
+        "../../scripts/plot_gpatlas.py"

@@ -71,10 +71,14 @@ rule gpsearch_summary:
         snpdb=PATHS["gpsearch_snpdb"],
     output:
         scores=PATHS["gpsearch_consistency"],
-        qtl=PATHS["gpsearch_qtl"],
-        manhattan=PATHS["gpsearch_manhattan"],
-        hypervolume=PATHS["gpsearch_hypervolume_figure"],
-        pareto=PATHS["gpsearch_pareto_figure"],
+        qtl=report(PATHS["gpsearch_qtl"], caption="../report/gpsearch_qtl.rst", category="7. StarBASE-GP",
+                   subcategory="{cohort}"),
+        manhattan=report(PATHS["gpsearch_manhattan"], caption="../report/gpsearch_consistency.rst",
+                         category="7. StarBASE-GP", subcategory="{cohort}"),
+        hypervolume=report(PATHS["gpsearch_hypervolume_figure"], caption="../report/gpsearch_hypervolume.rst",
+                           category="7. StarBASE-GP", subcategory="{cohort}"),
+        pareto=report(PATHS["gpsearch_pareto_figure"], caption="../report/gpsearch_pareto.rst",
+                      category="7. StarBASE-GP", subcategory="{cohort}"),
     params:
         top=GPSEARCH["qtl_top"],
         window=GPSEARCH["qtl_window"],

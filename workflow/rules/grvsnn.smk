@@ -109,10 +109,13 @@ rule grvsnn_summary:
         loadings=PATHS["grvsnn_loadings"] if GRVSNN["loadings"] else [],
     output:
         metrics=PATHS["grvsnn_metrics"],
-        comparison=PATHS["grvsnn_comparison"],
+        comparison=report(PATHS["grvsnn_comparison"], caption="../report/grvsnn_comparison.rst",
+                          category="6. GRVSNN", subcategory="{cohort}"),
         selection=PATHS["grvsnn_selection"],
-        boxplot="results/{cohort}/figures/grvsnn/cv_r.png",
-        selection_figure="results/{cohort}/figures/grvsnn/selection.png",
+        boxplot=report("results/{cohort}/figures/grvsnn/cv_r.png", caption="../report/grvsnn_cv.rst",
+                       category="6. GRVSNN", subcategory="{cohort}"),
+        selection_figure=report("results/{cohort}/figures/grvsnn/selection.png", caption="../report/grvsnn_selection.rst",
+                                category="6. GRVSNN", subcategory="{cohort}"),
     log:
         "logs/grvsnn_summary/{cohort}.log",
     benchmark:

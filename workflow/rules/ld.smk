@@ -62,3 +62,20 @@ rule ld_scores:
         runtime=config["resources"]["runtime_min"],
     script:
         "../../scripts/ld_scores.py"
+
+
+rule plot_ld_blocks:
+    """Map of the LD blocks along each chromosome."""
+    input:
+        PATHS["ld_blocks"],
+    output:
+        report(PATHS["ld_figure"], caption="../report/ld_blocks.rst", category="2. LD blocks", subcategory="{cohort}"),
+    log:
+        "logs/plot_ld_blocks/{cohort}.log",
+    benchmark:
+        "benchmarks/plot_ld_blocks/{cohort}.tsv"
+    resources:
+        mem_mb=config["resources"]["default_mem_mb"],
+        runtime=config["resources"]["runtime_min"],
+    script:
+        "../../scripts/plot_ld_blocks.py"

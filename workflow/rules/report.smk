@@ -9,7 +9,8 @@ rule plot_clusters:
         model=PATHS["cluster_model"],
         types=PATHS["cluster_types"],
     output:
-        directory(PATHS["cluster_figures"]),
+        report(directory(PATHS["cluster_figures"]), patterns=["{pair}.png"], caption="../report/clusters.rst",
+               category="4. Clusters and genes", subcategory="{cohort}"),
     params:
         traits=lambda wc: traits(wc.cohort),
         seed=config["seed"],
@@ -30,7 +31,8 @@ rule plot_manhattan:
         effects=PATHS["shrunk"],
         tests=PATHS["gene_tests"],
     output:
-        PATHS["manhattan"],
+        report(PATHS["manhattan"], caption="../report/gene_manhattan.rst", category="4. Clusters and genes",
+               subcategory="{cohort}"),
     params:
         effect_column=config["clustering"]["effect_column"],
         q_threshold=config["genes"]["q_threshold"],
@@ -50,7 +52,8 @@ rule plot_gene_qq:
     input:
         tests=lambda wc: [PATHS["gene_tests"].format(cohort=wc.cohort, trait=t) for t in traits(wc.cohort)],
     output:
-        PATHS["gene_qq"],
+        report(PATHS["gene_qq"], caption="../report/gene_qq.rst", category="4. Clusters and genes",
+               subcategory="{cohort}"),
     params:
         traits=lambda wc: traits(wc.cohort),
     log:
@@ -62,3 +65,24 @@ rule plot_gene_qq:
         runtime=config["resources"]["runtime_min"],
     script:
         "../../scripts/plot_gene_qq.py"
+
+
+rule cohort_summary:
+    """The cohort's summary.md: QC, lambda_GC and top loci, genes, prediction accuracy beside baselines, QTL calls."""
+    input:
+        unpack(summary_inputs),
+    output:
+        report(PATHS["cohort_summary"], caption="../report/summary.rst", category="0. Summary", subcategory="{cohort}"),
+    params:
+        traits=lambda wc: traits(wc.cohort),
+        gpsearch_traits=lambda wc: gpsearch_traits(wc.cohort),
+        q_threshold=config["genes"]["q_threshold"],
+    log:
+        "logs/cohort_summary/{cohort}.log",
+    benchmark:
+        "benchmarks/cohort_summary/{cohort}.tsv"
+    resources:
+        mem_mb=config["resources"]["default_mem_mb"],
+        runtime=config["resources"]["runtime_min"],
+    script:
+        "../../scripts/cohort_summary.py"

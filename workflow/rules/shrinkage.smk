@@ -76,3 +76,23 @@ rule shrink:
         runtime=config["resources"]["runtime_min"],
     script:
         "../../scripts/shrink.py"
+
+
+rule plot_shrinkage:
+    """Training curves of the shrinkage networks and each trait's effects before and after shrinkage."""
+    input:
+        model=lambda wc: PATHS["shrink_model"].format(cohort=wc.cohort) if SHRINK["method"] == "nn" else [],
+        effects=lambda wc: [PATHS["shrunk"].format(cohort=wc.cohort, trait=t) for t in traits(wc.cohort)],
+    output:
+        report(PATHS["shrinkage_figure"], caption="../report/shrinkage.rst", category="3. Effect shrinkage", subcategory="{cohort}"),
+    params:
+        traits=lambda wc: traits(wc.cohort),
+    log:
+        "logs/plot_shrinkage/{cohort}.log",
+    benchmark:
+        "benchmarks/plot_shrinkage/{cohort}.tsv"
+    resources:
+        mem_mb=config["resources"]["default_mem_mb"],
+        runtime=config["resources"]["runtime_min"],
+    script:
+        "../../scripts/plot_shrinkage.py"

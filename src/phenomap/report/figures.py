@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-
 from phenomap.io.tables import read_tsv
 from phenomap.mixture.dpgmm import load_mixture
-from phenomap.report.plots import effect_scatter, manhattan, qq_plot
+from phenomap.report.plots import (
+    effect_scatter,
+    importance_manhattan,
+    ld_block_map,
+    manhattan,
+    prediction_scatter,
+    qq_plot,
+    shrinkage_figure,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,3 +52,32 @@ def manhattan_figure(effects_tsv: str | Path, effect_column: str, gene_tests_tsv
 def qq_figure(gene_tests: Mapping[str, str | Path], out: str | Path, *, title: str = "") -> None:
     """QQ plot of the gene-test p-values of every trait (``trait -> gene test TSV``)."""
     qq_plot({trait: read_tsv(path)["p"].to_numpy(dtype=float) for trait, path in gene_tests.items()}, out, title=title)
+
+
+def ld_blocks_figure(blocks_tsv: str | Path, out: str | Path, *, title: str = "") -> None:
+    """Map of the LD blocks along each chromosome."""
+    ld_block_map(read_tsv(blocks_tsv), out, title=title)
+
+
+def shrinkage_summary_figure(model_dir: str | Path | None, effects: Mapping[str, str | Path], out: str | Path, *,
+                             title: str = "") -> None:
+    """Training curves of the shrinkage ensemble (``model_dir/ensemble.json``; None: shrunk without a
+    network) and each trait's shrunk against marginal effects (``trait -> shrunk effects TSV``)."""
+    curves = json.loads((Path(model_dir) / "ensemble.json").read_text())["curves"] if model_dir else []
+    tables = {trait: read_tsv(path)[["BETA", "BETA_SHRUNK"]] for trait, path in effects.items()}
+    shrinkage_figure(curves, tables, out, title=title)
+
+
+#: G-P Atlas prediction columns drawn beside the network's (when present): the linear baselines.
+GPATLAS_BASELINES = ("ridge", "lasso")
+
+
+def gpatlas_figures(predictions_tsv: str | Path, importance_tsv: str | Path, out_predictions: str | Path,
+                    out_importance: str | Path, *, title: str = "") -> None:
+    """Observed against predicted test-set phenotypes (the genotype network ``geno_pred`` beside the
+    linear baselines) and the locus importance along the genome."""
+    predictions = read_tsv(predictions_tsv)
+    methods = ["geno_pred"] + [m for m in GPATLAS_BASELINES if m in predictions.columns]
+    prediction_scatter(predictions, out_predictions, methods=methods, title=f"{title}: held-out predictions")
+    importance_manhattan(read_tsv(importance_tsv), out_importance,
+                         title=f"{title}: G-P Atlas locus importance")

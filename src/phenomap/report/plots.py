@@ -249,11 +249,16 @@ def manhattan(
     return figure
 
 
+def _chromosome_order(chrom) -> list[str]:
+    """The distinct chromosome names of ``chrom`` in natural order (1, 2, ..., 10, ..., X)."""
+    chromosomes = pd.Series(np.unique(np.asarray(chrom, dtype=str)), dtype=str)
+    return chromosomes.iloc[np.argsort(chrom_sort_key(chromosomes).to_numpy(), kind="stable")].tolist()
+
+
 def _draw_manhattan(ax, chrom: np.ndarray, pos: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, pd.Index]:
     """Scatter ``y`` along the genome on ``ax``; returns x positions, chromosome index per point and the
     chromosomes in natural order (x = POS plus the largest POS of every earlier chromosome)."""
-    chromosomes = pd.Series(np.unique(chrom), dtype=str)
-    chromosomes = chromosomes.iloc[np.argsort(chrom_sort_key(chromosomes).to_numpy(), kind="stable")].tolist()
+    chromosomes = _chromosome_order(chrom)
     index = pd.Index(chromosomes)
     chrom_index = index.get_indexer(chrom)
     lengths = pd.Series(pos).groupby(chrom_index).max().to_numpy()
@@ -570,5 +575,109 @@ def pareto_fronts(table: pd.DataFrame, path: str | Path, *, title: str = "") -> 
     ax.set_ylim(bottom=0)
     if table.replicate.nunique() <= 10:
         ax.legend(fontsize=7)
+    _save(figure, path)
+    return figure
+
+
+def ld_block_map(blocks: pd.DataFrame, path: str | Path, *, title: str = "") -> Figure:
+    """LD blocks along each chromosome (``chrom start stop n_variants``, bp): one row per chromosome,
+    consecutive blocks in alternating shades, each row labelled with its blocks and variants."""
+    blocks = blocks.assign(chrom=normalise_chrom(blocks.chrom, source="LD blocks"))
+    chromosomes = _chromosome_order(blocks.chrom)
+    figure = Figure(figsize=(10, 0.3 * len(chromosomes) + 1.5), layout="constrained")
+    ax = figure.subplots()
+    for row, chrom in enumerate(chromosomes):
+        on = blocks[blocks.chrom == chrom].sort_values("start")
+        colours = [CHROM_COLOURS[i % 2] for i in range(len(on))]
+        ax.barh(row, (on.stop - on.start) / 1e6, left=on.start / 1e6, height=0.7, color=colours)
+        ax.annotate(f"{len(on)} block{'s' if len(on) > 1 else ''}, {int(on.n_variants.sum()):,} variants", xy=(on.stop.max() / 1e6, row),
+                    xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)
+    ax.set_yticks(range(len(chromosomes)), chromosomes)
+    ax.invert_yaxis()
+    ax.set(xlabel="position (Mb)", ylabel="chromosome", title=title)
+    ax.margins(x=0.15)
+    _save(figure, path)
+    return figure
+
+
+def shrinkage_figure(curves: Sequence[Mapping], effects: Mapping[str, pd.DataFrame], path: str | Path, *,
+                     title: str = "", max_points: int = 20_000, seed: int = 0) -> Figure:
+    """First panel: training and validation loss by epoch of each ensemble member (``train``,
+    ``val``, ``best_epoch`` per member), the kept epoch marked; ``curves`` is empty when the
+    effects were shrunk by a method without a network. Then one panel per trait: its shrunk
+    against its marginal effects (``BETA``, ``BETA_SHRUNK``, per-allele units), both axes on one
+    scale with the identity line; at most ``max_points`` variants drawn (random subset)."""
+    figure = Figure(figsize=(4.5 * (len(effects) + 1), 4.5), layout="constrained")
+    loss_ax, *effect_axes = figure.subplots(1, len(effects) + 1)
+    if not curves:
+        loss_ax.text(0.5, 0.5, "no network: effects shrunk without training", ha="center", va="center")
+        loss_ax.set_axis_off()
+    for member, curve in enumerate(curves):
+        line, = loss_ax.plot(np.arange(1, len(curve["train"]) + 1), curve["train"], lw=1, label=f"member {member}")
+        loss_ax.plot(np.arange(1, len(curve["val"]) + 1), curve["val"], lw=1, ls="--", color=line.get_color())
+        best = int(curve["best_epoch"])
+        loss_ax.plot(best, curve["val"][best - 1], "o", color=line.get_color(), ms=4)
+    loss_ax.set(xlabel="epoch", ylabel="loss (solid: training, dashed: validation)",
+                title="network training (dot: epoch kept)")
+    if 0 < len(curves) <= 10:
+        loss_ax.legend(fontsize=7)
+    rng = np.random.default_rng(seed)
+    for ax, (trait, table) in zip(effect_axes, effects.items()):
+        keep = np.sort(rng.choice(len(table), min(len(table), max_points), replace=False))
+        beta = table.BETA.to_numpy(dtype=float)[keep]
+        shrunk = table.BETA_SHRUNK.to_numpy(dtype=float)[keep]
+        ax.scatter(beta, shrunk, s=4, alpha=0.5, color=CHROM_COLOURS[0], rasterized=True)
+        limit = 1.05 * float(np.nanmax(np.abs(np.r_[beta, shrunk])))
+        ax.plot([-limit, limit], [-limit, limit], color="grey", lw=0.8, label="no shrinkage")
+        ax.axhline(0, color="grey", lw=0.5)
+        ax.set(xlim=(-limit, limit), ylim=(-limit, limit), aspect="equal", title=trait,
+               xlabel="marginal GWAS effect (per allele)", ylabel="shrunk effect (per allele)")
+        ax.legend(fontsize=7, loc="upper left")
+    figure.suptitle(title)
+    _save(figure, path)
+    return figure
+
+
+def prediction_scatter(predictions: pd.DataFrame, path: str | Path, *, methods: Sequence[str],
+                       split: str = "test", title: str = "") -> Figure:
+    """Observed against predicted phenotypes of the ``split`` samples, one panel per trait and one
+    colour per method (columns of ``predictions``: ``split trait observed`` and each method), the
+    R² of each method in the legend; axes on one scale with the identity line."""
+    rows = predictions[predictions.split == split]
+    traits = list(dict.fromkeys(rows.trait))
+    figure = Figure(figsize=(4.2 * len(traits) + 0.5, 4.5), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(1, len(traits), squeeze=False)[0])
+    for ax, trait in zip(axes, traits):
+        on = rows[rows.trait == trait]
+        observed = on.observed.to_numpy(dtype=float)
+        low, high = np.nanmin(observed), np.nanmax(observed)
+        for method in methods:
+            predicted = on[method].to_numpy(dtype=float)
+            ok = ~np.isnan(observed) & ~np.isnan(predicted)
+            r2 = 1 - ((observed[ok] - predicted[ok]) ** 2).sum() / ((observed[ok] - observed[ok].mean()) ** 2).sum()
+            ax.scatter(predicted, observed, s=6, alpha=0.6, label=f"{method} (R² {r2:.2f})")
+            low, high = min(low, np.nanmin(predicted)), max(high, np.nanmax(predicted))
+        ax.plot([low, high], [low, high], color="grey", lw=0.8)
+        ax.set(xlabel="predicted (trait units)", ylabel="observed (trait units)", title=trait, aspect="equal")
+        ax.legend(fontsize=7, markerscale=2)
+    figure.suptitle(title)
+    _save(figure, path)
+    return figure
+
+
+def importance_manhattan(importance: pd.DataFrame, path: str | Path, *, title: str = "", labels: int = 5) -> Figure:
+    """Variable importance of each locus along the genome (``CHROM POS ID importance``), the
+    ``labels`` most important loci labelled."""
+    figure = Figure(figsize=(12, 4), layout="constrained")
+    ax = figure.subplots()
+    chrom = normalise_chrom(importance.CHROM, source="importance table").to_numpy()
+    y = importance.importance.to_numpy(dtype=float)
+    x, _, _ = _draw_manhattan(ax, chrom, importance.POS.to_numpy(dtype=float), y)
+    for row in np.argsort(-y)[:labels]:
+        ax.annotate(str(importance.ID.iloc[row]), xy=(x[row], y[row]), xytext=(0, 4), textcoords="offset points",
+                    ha="left", va="bottom", fontsize=7, rotation=30)
+    ax.set(xlabel="chromosome", ylabel="importance (mean squared change of the\nstandardised prediction when ablated)",
+           title=title)
+    ax.margins(x=0.01)
     _save(figure, path)
     return figure
