@@ -59,9 +59,11 @@ rule all:
 
 
 onsuccess:
+    summaries = [PATHS["cohort_summary"].format(cohort=c) for c in COHORTS]
     print("\nphenomap: finished. Start with each cohort's summary:", file=sys.stderr)
-    for cohort in COHORTS:
-        print(f"  {PATHS['cohort_summary'].format(cohort=cohort)}", file=sys.stderr)
-    configfiles = " --configfile " + " ".join(map(str, workflow.overwrite_configfiles)) if workflow.overwrite_configfiles else ""
+    for path in summaries:
+        print(f"  {path}" + ("" if Path(path).exists() else " (not built by this run)"), file=sys.stderr)
+    configfiles = "".join(f" {f}" for f in workflow.overwrite_configfiles)
+    configfiles = f" --configfile{configfiles}" if configfiles else ""
     print(f"HTML report with every figure and its caption: snakemake{configfiles} --report results/report.html",
           file=sys.stderr)
