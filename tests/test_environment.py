@@ -32,6 +32,7 @@ def test_conda_environment_lists_every_requirement_with_the_same_versions():
     for req in wanted:
         name = CONDA_NAMES.get(req.name, req.name).lower()
         assert name in listed, f"envs/phenomap.yaml lacks {req.name} ({req})"
-        assert listed[name].specifier == req.specifier, f"{req.name}: pyproject {req.specifier}, conda {listed[name].specifier}"
+        conda = listed[name].specifier
+        assert conda == req.specifier, f"{req.name}: pyproject {req.specifier}, conda {conda}"
     extra = set(listed) - {CONDA_NAMES.get(r.name, r.name).lower() for r in wanted} - CONDA_ONLY
     assert not extra, f"envs/phenomap.yaml lists packages pyproject does not require: {sorted(extra)}"

@@ -73,7 +73,8 @@ def init_config(bfile: str | Path, pheno: str | Path, *, covar: str | Path | Non
     ]
     if covar:
         names = [c for c in read_sample_table(covar, what="covariate").columns if c not in SAMPLE_KEYS]
-        lines.append(f"    covar: {covar}          # covariates: {', '.join(names)} (all used; gwas.covariates to choose)")
+        lines.append(f"    covar: {covar}          # covariates: {', '.join(names)} "
+                     "(all used; gwas.covariates to choose)")
     if sumstats:
         lines.append("    sumstats:")
         lines += [f"      {trait}: {{path: {path}, format: auto}}   # column maps for other layouts: config/README.md"
@@ -86,7 +87,8 @@ def init_config(bfile: str | Path, pheno: str | Path, *, covar: str | Path | Non
     else:
         lines += [f"    ld_blocks: data        # {reason}: blocks are partitioned from the genotypes",
                   "    genes: none            # no gene table for this genome ships: give a TSV to run the gene stages"]
-    lines += ["", "gwas:", "  model: linear         # `lmm` for related or structured cohorts (families, crosses, breeds)"]
+    lines += ["", "gwas:",
+              "  model: linear         # `lmm` for related or structured cohorts (families, crosses, breeds)"]
     return "\n".join(lines) + "\n"
 
 

@@ -113,8 +113,9 @@ def run_replicate(bfile: str | Path, pheno: str | Path, trait: str, split_tsv: s
     """One search replicate on the trait's split and SNP database, resumed from ``checkpoint`` when it exists.
 
     Writes the files of :func:`~phenomap.gpsearch.consistency.write_replicate_summary` and
-    ``history.tsv`` to ``out_dir``; ``covar`` and ``covariates`` as for the SNP database. A checkpoint of other settings (the config changed, apart
-    from a larger ``generations``, which extends the run) is replaced by a fresh search.
+    ``history.tsv`` to ``out_dir``; ``covar`` and ``covariates`` as for the SNP database. A
+    checkpoint of other settings (the config changed, apart from a larger ``generations``,
+    which extends the run) is replaced by a fresh search.
     Genotypes of every SNP are held in memory as float64, about 3 copies: 24 bytes x samples x SNPs.
     """
     geno = Bfile.open(bfile)

@@ -18,8 +18,9 @@ of validation samples: the sampling noise of an r² difference shrinks as 1 / n)
 PAGER, which fits one more value per SNP, replaces that choice only if it in turn is
 better by more than ``margin``. In simulations of single QTL (``bench/gpsearch.py
 --encoding-power``, 500-3,000 validation samples) 3 / n names an additive QTL additive in
-~90 % of SNPs against ~77 % with 1.2 / n, and calls non-additive QTL as often. Ties among fixed encodings go to the first in
-:data:`~phenomap.gpsearch.encodings.ENCODINGS`. ``best_p`` is the training F-test p-value
+~90 % of SNPs against ~77 % with 1.2 / n, and non-additive QTL explaining 3 % of the
+variance or more right as often (docs/benchmarks.md). Ties among fixed encodings go to the
+first in :data:`~phenomap.gpsearch.encodings.ENCODINGS`. ``best_p`` is the training F-test p-value
 of the slope under the best encoding. A SNP is *considered* (recommendable to pipelines)
 when its best r² is positive (StarBASE-GP section III-A3) and it passes each optional
 criterion given: among the ``top_fraction`` highest best r², and ``best_p < p_threshold``.

@@ -590,7 +590,8 @@ def ld_block_map(blocks: pd.DataFrame, path: str | Path, *, title: str = "") -> 
         on = blocks[blocks.chrom == chrom].sort_values("start")
         colours = [CHROM_COLOURS[i % 2] for i in range(len(on))]
         ax.barh(row, (on.stop - on.start) / 1e6, left=on.start / 1e6, height=0.7, color=colours)
-        ax.annotate(f"{len(on)} block{'s' if len(on) > 1 else ''}, {int(on.n_variants.sum()):,} variants", xy=(on.stop.max() / 1e6, row),
+        label = f"{len(on)} block{'s' if len(on) > 1 else ''}, {int(on.n_variants.sum()):,} variants"
+        ax.annotate(label, xy=(on.stop.max() / 1e6, row),
                     xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)
     ax.set_yticks(range(len(chromosomes)), chromosomes)
     ax.invert_yaxis()

@@ -57,7 +57,8 @@ def gwas_section(summary_tsv: str | Path, base: Path) -> str:
         "top P": table.top_p})
     note = ""
     if (table.source.str.startswith("linear") & (table.lambda_gc > 1.1)).any():
-        note = "\n\nλGC above 1.1 under the linear model: the cohort may be related or structured; try `gwas.model: lmm`."
+        note = ("\n\nλGC above 1.1 under the linear model: the cohort may be related or structured; "
+                "try `gwas.model: lmm`.")
     return f"## GWAS\n\n{markdown_table(shown)}{note}\n\nTable: {_link(summary_tsv, base)}."
 
 
@@ -68,8 +69,8 @@ def genes_section(gene_tests: Mapping[str, str | Path], candidates_tsv: str | Pa
         tests = read_tsv(path)
         hits = tests[tests.q < q_threshold].sort_values("q")
         names = ", ".join(hits.gene.head(top).astype(str))
-        lines.append(f"- {trait}: {len(hits)} gene(s) with q < {q_threshold:g}" + (f" ({names}{', …' if len(hits) > top else ''})"
-                                                                               if len(hits) else ""))
+        more = ", …" if len(hits) > top else ""
+        lines.append(f"- {trait}: {len(hits)} gene(s) with q < {q_threshold:g}" + (f" ({names}{more})" if len(hits) else ""))
     candidates = read_tsv(candidates_tsv)
     for kind, group in candidates.groupby("candidate", sort=True):
         lines.append(f"- candidates, {kind}: {', '.join(group.gene.head(top).astype(str))}"
