@@ -35,6 +35,7 @@ rule cluster:
     resources:
         mem_mb=CLUSTERING["mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/cluster.py"
 
@@ -57,6 +58,7 @@ rule cluster_trait:
     resources:
         mem_mb=CLUSTERING["mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/cluster.py"
 
@@ -86,6 +88,7 @@ rule gene_enrichment:
     resources:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/gene_enrichment.py"
 
@@ -113,5 +116,6 @@ rule gene_summary:
     resources:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/gene_summary.py"

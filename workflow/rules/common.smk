@@ -130,6 +130,14 @@ wildcard_constraints:
     block=r"[0-9A-Za-z]+_[0-9]+",
 
 
+def slurm_resources(gpu=0):
+    """SLURM partition and account of a job from the config's `resources` (the GPU partition for jobs that request
+    GPUs); keys left unset fall back to the profile's `default-resources`."""
+    r = config["resources"]
+    partition = r["gpu_partition"] if gpu and r["gpu_partition"] else r["partition"]
+    return {k: v for k, v in (("slurm_partition", partition), ("slurm_account", r["account"])) if v}
+
+
 def config_error(cohort, message):
     return ConfigError(f"config: cohorts.{cohort}: {message}")
 

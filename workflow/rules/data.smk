@@ -20,6 +20,7 @@ rule toy_cohort:
     resources:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/toy_cohort.py"
 
@@ -46,6 +47,7 @@ rule qc:
     resources:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/qc.py"
 
@@ -72,6 +74,7 @@ rule gwas:
     resources:
         mem_mb=gwas_mem_mb,
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/gwas.py"
 
@@ -93,6 +96,7 @@ rule sumstats:
     resources:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/sumstats.py"
 
@@ -115,6 +119,7 @@ rule gwas_summary:
     resources:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/gwas_summary.py"
 
@@ -135,5 +140,6 @@ rule plot_gwas:
     resources:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/plot_gwas.py"

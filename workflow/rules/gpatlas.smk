@@ -37,6 +37,7 @@ rule gpatlas_pheno:
         gpu=GPATLAS["gpu"],
         mem_mb=GPATLAS["mem_mb"],
         runtime=GPATLAS["runtime_min"],
+        **slurm_resources(GPATLAS["gpu"]),
     script:
         "../../scripts/gpatlas_pheno.py"
 
@@ -65,6 +66,7 @@ rule gpatlas_geno:
         gpu=GPATLAS["gpu"],
         mem_mb=GPATLAS["mem_mb"],
         runtime=GPATLAS["runtime_min"],
+        **slurm_resources(GPATLAS["gpu"]),
     script:
         "../../scripts/gpatlas_geno.py"
 
@@ -94,6 +96,7 @@ rule gpatlas_evaluate:
     resources:
         mem_mb=GPATLAS["mem_mb"],
         runtime=GPATLAS["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/gpatlas_evaluate.py"
 
@@ -123,6 +126,7 @@ rule gpatlas_importance:
         gpu=GPATLAS["gpu"],
         mem_mb=GPATLAS["mem_mb"],
         runtime=GPATLAS["runtime_min"],
+        **slurm_resources(GPATLAS["gpu"]),
     script:
         "../../scripts/gpatlas_importance.py"
 
@@ -145,5 +149,6 @@ rule plot_gpatlas:
     resources:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/plot_gpatlas.py"

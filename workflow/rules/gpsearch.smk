@@ -24,6 +24,7 @@ rule gpsearch_snpdb:
     resources:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/gpsearch_snpdb.py"
 
@@ -58,6 +59,7 @@ rule gpsearch:
     resources:
         mem_mb=GPSEARCH["mem_mb"],
         runtime=GPSEARCH["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/gpsearch.py"
 
@@ -89,5 +91,6 @@ rule gpsearch_summary:
     resources:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/gpsearch_summary.py"

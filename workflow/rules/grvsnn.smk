@@ -28,6 +28,7 @@ rule grvsnn_loadings:
     resources:
         mem_mb=GRVSNN["mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/grvsnn_loadings.py"
 
@@ -54,6 +55,7 @@ rule grvsnn_folds:
     resources:
         mem_mb=GRVSNN["mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/grvsnn_folds.py"
 
@@ -96,6 +98,7 @@ rule grvsnn_fold:
         gpu=GRVSNN["gpu"],
         mem_mb=GRVSNN["mem_mb"],
         runtime=GRVSNN["runtime_min"],
+        **slurm_resources(GRVSNN["gpu"]),
     script:
         "../../scripts/grvsnn_fold.py"
 
@@ -123,5 +126,6 @@ rule grvsnn_summary:
     resources:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/grvsnn_summary.py"

@@ -21,6 +21,7 @@ checkpoint ld_blocks:
     resources:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/ld_blocks.py"
 
@@ -43,6 +44,7 @@ rule ld_block:
     resources:
         mem_mb=ld_block_mem_mb,
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/ld_block.py"
 
@@ -60,6 +62,7 @@ rule ld_scores:
     resources:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/ld_scores.py"
 
@@ -77,5 +80,6 @@ rule plot_ld_blocks:
     resources:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/plot_ld_blocks.py"

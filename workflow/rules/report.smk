@@ -21,6 +21,7 @@ rule plot_clusters:
     resources:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/plot_clusters.py"
 
@@ -43,6 +44,7 @@ rule plot_manhattan:
     resources:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/plot_manhattan.py"
 
@@ -63,6 +65,7 @@ rule plot_gene_qq:
     resources:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/plot_gene_qq.py"
 
@@ -84,5 +87,6 @@ rule cohort_summary:
     resources:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/cohort_summary.py"

@@ -26,6 +26,7 @@ rule simulate_training:
     resources:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/simulate_training.py"
 
@@ -51,6 +52,7 @@ rule train_shrinkage:
         gpu=SHRINK["gpu"],
         mem_mb=SHRINK["mem_mb"],
         runtime=SHRINK["runtime_min"],
+        **slurm_resources(SHRINK["gpu"]),
     script:
         "../../scripts/train_shrinkage.py"
 
@@ -74,6 +76,7 @@ rule shrink:
     resources:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/shrink.py"
 
@@ -94,5 +97,6 @@ rule plot_shrinkage:
     resources:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
     script:
         "../../scripts/plot_shrinkage.py"
