@@ -10,6 +10,7 @@ import yaml
 from phenomap.cli import REPO, guess_genome, init_config, main
 from phenomap.config import load_schema, validate_config
 from phenomap.genes.enrichment import read_gene_table
+from phenomap.io.plink import read_bim
 from phenomap.io.tables import write_tsv
 from phenomap_testing import make_fam
 
@@ -27,7 +28,7 @@ def test_build_guess_is_the_build_whose_genes_hold_the_variants(write_plink, rng
     genes = read_gene_table(REPO / f"resources/genes/genes.{build}.tsv")
     genes = genes[genes.chrom.isin([str(c) for c in range(1, 23)])].sample(4000, random_state=1)
     prefix = fileset(write_plink, rng, genes.chrom.to_numpy(), ((genes.start + genes.stop) // 2).to_numpy())
-    guessed, reason = guess_genome(prefix)
+    guessed, reason = guess_genome(read_bim(prefix))
     assert guessed == build, reason
 
 
@@ -35,7 +36,7 @@ def test_non_human_positions_get_blocks_from_the_data_and_no_genes(write_plink, 
     chrom = np.repeat(np.arange(1, 20), 300)
     pos = np.concatenate([np.sort(rng.integers(1, 600_000_000, 300)) for _ in range(19)])  # 3x longer than human
     prefix = fileset(write_plink, rng, chrom.astype(str), pos)
-    assert guess_genome(prefix)[0] is None
+    assert guess_genome(read_bim(prefix))[0] is None
 
 
 def test_init_writes_a_config_that_validates_and_validate_names_problems(write_plink, rng, tmp_path, capsys):

@@ -19,7 +19,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
+from phenomap.config import sample_overlap_note
 from phenomap.errors import InputError
 from phenomap.io.plink import read_bim, read_fam
 from phenomap.io.tables import SAMPLE_KEYS, read_sample_table
@@ -29,12 +31,13 @@ RESOURCES = REPO / "resources"
 BUILDS = ("hg38", "hg19")
 
 
-def guess_genome(bfile: str | Path) -> tuple[str | None, str]:
+def guess_genome(variants: pd.DataFrame) -> tuple[str | None, str]:
     """(build or None, reason): the shipped human build whose genes contain the larger share of the
-    variants' positions, or None when neither table fits the genome (another species, or no positions)."""
+    variants' positions (``CHROM POS``, e.g. a .bim), or None when neither table fits the genome
+    (another species, or no positions)."""
     from phenomap.genes.enrichment import assign_genes, check_gene_coordinates, read_gene_table
 
-    variants = read_bim(bfile)[["CHROM", "POS"]]
+    variants = variants[["CHROM", "POS"]]
     shares = {}
     for build in BUILDS:
         genes = read_gene_table(RESOURCES / "genes" / f"genes.{build}.tsv")
@@ -57,9 +60,8 @@ def init_config(bfile: str | Path, pheno: str | Path, *, covar: str | Path | Non
     fam, bim = read_fam(bfile), read_bim(bfile)
     table = read_sample_table(pheno, what="phenotype")
     traits = [c for c in table.columns if c not in SAMPLE_KEYS]
-    keys = set(zip(fam.FID.astype(str), fam.IID.astype(str)))
-    found = sum((f, i) in keys for f, i in zip(table.FID.astype(str), table.IID.astype(str)))
-    build, reason = guess_genome(bfile)
+    found, _ = sample_overlap_note(fam, table, f"phenotype file {pheno}")
+    build, reason = guess_genome(bim)
     lines = [
         f"# phenomap config for {cohort}, written by `phenomap init`; every key not set here takes the documented",
         "# default (workflow/schemas/config.schema.yaml). Check it with `phenomap validate <this file>`, run it with",

@@ -287,7 +287,7 @@ class ForwardTreeSelector(SelectorMixin, BaseEstimator):
         X = validate_data(self, X)
         y = np.asarray(y, dtype=float)
         first = np.random.default_rng(self.random_state).permutation(len(y)) < len(y) // 2
-        y_test = y[~first]
+        X_fit, y_fit, X_test, y_test = X[first], y[first], X[~first], y[~first]
         sst = ((y_test - y_test.mean()) ** 2).sum()
         selected: list[int] = []
         score = 0.0
@@ -296,8 +296,8 @@ class ForwardTreeSelector(SelectorMixin, BaseEstimator):
             scores = []
             for j in candidates:
                 tree = DecisionTreeRegressor(max_depth=self.max_depth, random_state=self.random_state)
-                fitted = tree.fit(X[first][:, selected + [j]], y[first])
-                sse = ((y_test - fitted.predict(X[~first][:, selected + [j]])) ** 2).sum()
+                fitted = tree.fit(X_fit[:, selected + [j]], y_fit)
+                sse = ((y_test - fitted.predict(X_test[:, selected + [j]])) ** 2).sum()
                 scores.append(1 - sse / sst if sst > 0 else 0.0)
             best = int(np.argmax(scores))
             if selected and scores[best] - score < self.tol:

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from phenomap.gpatlas.evaluate import BASELINES as GPATLAS_BASELINES
 from phenomap.io.tables import atomic_path, read_tsv
 
 #: QC filters in the order they are applied (columns of qc/summary.tsv).
 QC_VARIANT_REASONS = ("variant_missing", "monomorphic", "maf", "hwe")
-GPATLAS_BASELINES = ("ridge", "lasso", "pairwise")
 
 
 def markdown_table(table: pd.DataFrame) -> str:
