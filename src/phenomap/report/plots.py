@@ -18,6 +18,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse, Wedge
 from scipy import stats
+from sklearn.metrics import r2_score
 
 from phenomap.errors import InputError
 from phenomap.io.plink import chrom_sort_key, normalise_chrom
@@ -655,8 +656,8 @@ def prediction_scatter(predictions: pd.DataFrame, path: str | Path, *, methods: 
         for method in methods:
             predicted = on[method].to_numpy(dtype=float)
             ok = ~np.isnan(observed) & ~np.isnan(predicted)
-            r2 = 1 - ((observed[ok] - predicted[ok]) ** 2).sum() / ((observed[ok] - observed[ok].mean()) ** 2).sum()
-            ax.scatter(predicted, observed, s=6, alpha=0.6, label=f"{method} (R² {r2:.2f})")
+            ax.scatter(predicted, observed, s=6, alpha=0.6,
+                       label=f"{method} (R² {r2_score(observed[ok], predicted[ok]):.2f})")
             low, high = min(low, np.nanmin(predicted)), max(high, np.nanmax(predicted))
         ax.plot([low, high], [low, high], color="grey", lw=0.8)
         ax.set(xlabel="predicted (trait units)", ylabel="observed (trait units)", title=trait, aspect="equal")
