@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 import difflib
+import gzip
+import re
 from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
@@ -200,6 +202,8 @@ def check_cohort_inputs(name: str, cohort: Mapping, traits: list[str], covariate
         require_file(cohort["ld_blocks"], "LD block table", f"{key}.ld_blocks")
     for trait, entry in cohort.get("sumstats", {}).items():
         require_file(entry["path"], "summary-statistics file", f"{key}.sumstats.{trait}.path")
+    if "ld_matrices" in cohort:
+        notes.append(check_ld_matrix_inputs(cohort["ld_matrices"], cohort.get("sumstats", {}), key))
     gwas_traits = [t for t in traits if t not in cohort.get("sumstats", {})]
     if "pheno" not in cohort:
         return notes
@@ -239,6 +243,27 @@ def check_cohort_inputs(name: str, cohort: Mapping, traits: list[str], covariate
         _, note = sample_overlap_note(fam, covar, f"covariate file {covar_path}")
         notes.append(note)
     return notes
+
+
+def check_ld_matrix_inputs(directory: str, sumstats: Mapping, key: str) -> str:
+    """Validate an LD-matrix directory (:func:`phenomap.ld.matrices.check_ld_matrices`) and that every
+    summary-statistics file has the A1 frequencies the training simulation then needs; return a note."""
+    from phenomap.ld.matrices import check_ld_matrices
+
+    try:
+        variants = check_ld_matrices(directory)
+    except InputError as err:
+        raise ConfigError(f"config: {key}.ld_matrices: {err}") from None
+    for trait, entry in sumstats.items():
+        column = (entry.get("columns") or {}).get("A1_FREQ", "A1_FREQ")
+        with (gzip.open if entry["path"].endswith(".gz") else open)(entry["path"], "rt") as fh:
+            header = fh.readline()
+        if column not in re.split(r"[\s,]+", header.strip()):
+            raise ConfigError(f"config: {key}.sumstats.{trait}: {entry['path']} has no allele-frequency column "
+                              f"{column!r}; with `ld_matrices` the frequencies come from the summary statistics: "
+                              "add the column or map it with columns: {A1_FREQ: <column>}.")
+    return (f"LD matrices {directory}: {variants.block.nunique():,} blocks, {len(variants):,} variants "
+            "(checked: files, shapes, symmetry, positive semi-definiteness, IDs, alleles, positions)")
 
 
 def check_gene_table(genes_path: str | Path, bfile_prefix: str, *, window: int) -> list[str]:
