@@ -379,10 +379,10 @@ def simulate_block_from_ld(
     """:func:`simulate_block`'s summary-level simulation for an LD reference without genotypes.
 
     The block's variants and LD come from ``ld_npz`` alone (a cohort given as LD matrices);
-    the A1 frequency of each variant is the mean ``A1_FREQ`` over the harmonised summary
-    statistics ``sumstats_tsvs`` (contract tables, oriented to the LD file's A1) that have it,
-    and its genotype SD is ``sqrt(2 f (1 - f))`` (Hardy-Weinberg). A variant with no frequency
-    in any of them (absent from every GWAS, so never shrunk) takes the block's median
+    each variant's heterozygosity ``2 f (1 - f)`` is the mean over the harmonised summary
+    statistics ``sumstats_tsvs`` (contract tables) whose ``A1_FREQ`` f it has, and its genotype
+    SD the square root (Hardy-Weinberg). A variant without a frequency strictly inside (0, 1) in
+    any of them (e.g. absent from every GWAS, so never shrunk) takes the block's median
     heterozygosity (0.5 if none is known); their count is logged. ``n`` defaults to the LD
     file's sample size. Writes the file :func:`simulate_block` writes, same seeds.
     """
@@ -392,9 +392,10 @@ def simulate_block_from_ld(
     m = len(ld.ids)
     if m_total < m:
         raise InputError(f"m_total={m_total} is smaller than block {block}'s {m} variants.")
-    freqs = [read_tsv(path).set_index("ID").A1_FREQ.reindex(ld.ids).to_numpy(float) for path in sumstats_tsvs]
-    with np.errstate(invalid="ignore"):
-        het = np.nanmean([2 * f * (1 - f) for f in freqs], axis=0) if freqs else np.full(m, np.nan)
+    freq = np.array([read_tsv(path).set_index("ID").A1_FREQ.reindex(ld.ids).to_numpy(float)
+                     for path in sumstats_tsvs]).reshape(-1, m)
+    known = np.isfinite(freq).sum(axis=0)
+    het = np.nansum(2 * freq * (1 - freq), axis=0) / np.maximum(known, 1)
     unknown = ~(het > 0)
     if unknown.any():
         fill = np.median(het[~unknown]) if (~unknown).any() else 0.5
