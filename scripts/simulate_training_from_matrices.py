@@ -1,4 +1,4 @@
-"""Snakemake script of rule simulate_training_from_matrices: summary-level simulated GWAS on one block of LD matrices."""
+"""Snakemake script of rule simulate_training_from_matrices: simulated GWAS on one block of LD matrices."""
 
 from phenomap.logging import rule_logging
 from phenomap.sim.training import setting_grid, simulate_block_from_ld

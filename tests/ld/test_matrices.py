@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from phenomap.errors import InputError
-from phenomap.io.tables import read_tsv
+from phenomap.io.tables import read_tsv, write_tsv
 from phenomap.ld.blocks import make_ld_blocks
-from phenomap.ld.matrices import check_ld_matrices, export_ld_matrices, import_block_ld
+from phenomap.ld.matrices import check_ld_matrices, convert_mlmages_ld, export_ld_matrices, import_block_ld
 from phenomap.ld.matrix import correlation, ld_scores, read_block_ld
 
 
@@ -108,3 +108,27 @@ def test_export_then_import_gives_back_the_run_s_ld_files(good, tmp_path):
     with np.load(tmp_path / "out" / "1_0002.npz") as data:
         np.testing.assert_allclose(data["r"], good["b2"]["r"], atol=1e-7)
         assert pd.Series(data["pos"]).tolist() == good["b2"]["pos"].tolist()
+
+
+def test_ml_mages_blocks_convert_to_a_valid_directory_with_their_variants(good, tmp_path):
+    """Two blocks in ML-MAGES's layout (meta CSV + text matrices) and the variant list they index."""
+    mm = tmp_path / "mlmages"
+    mm.mkdir()
+    (mm / "block_meta_chr1.csv").write_text("idx_in_chr,block_lb,block_ub,block_size\n0,0,6,6\n1,6,11,5\n")
+    for k, name in enumerate(("b1", "b2")):
+        np.savetxt(mm / f"chr1_block{k}.ld", good[name]["r"], fmt="%.6f")
+    rows = [(p, i, a, b) for name in ("b1", "b2") for p, i, a, b in
+            zip(good[name]["pos"], good[name]["ids"], good[name]["a1"], good[name]["a2"])]
+    write_tsv(pd.DataFrame(rows, columns=["POS", "ID", "A1", "A2"]).assign(CHROM="1"), tmp_path / "variants.tsv")
+
+    table = convert_mlmages_ld(mm, tmp_path / "variants.tsv", 200, tmp_path / "out")
+
+    assert table[["start", "stop"]].to_numpy().tolist() == [[10, 1010], [1010, 1051]]
+    variants = check_ld_matrices(tmp_path / "out")
+    assert variants.ID.tolist() == [f"v{j}" for j in range(11)]
+    with np.load(tmp_path / "out" / "chr1_block1.npz") as data:
+        np.testing.assert_allclose(data["r"], good["b2"]["r"], atol=1e-6)
+        assert int(data["n"]) == 200
+    (mm / "block_meta_chr1.csv").write_text("idx_in_chr,block_lb,block_ub,block_size\n0,0,6,6\n1,6,10,4\n")
+    with pytest.raises(InputError, match="lists 11 variants on chromosome 1"):
+        convert_mlmages_ld(mm, tmp_path / "variants.tsv", 200, tmp_path / "out2")

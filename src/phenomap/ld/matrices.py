@@ -11,7 +11,8 @@ The input format (documented in config/README.md) is a directory holding
 :func:`check_ld_matrices` validates the whole directory (run before any job);
 :func:`import_block_table` and :func:`import_block_ld` turn it into the workflow's own block
 table and per-block LD files; :func:`export_ld_matrices` writes the format from a run's
-``ld/`` folder (e.g. to reuse a panel's LD without its genotypes).
+``ld/`` folder (e.g. to reuse a panel's LD without its genotypes) and :func:`convert_mlmages_ld`
+from ML-MAGES's layout of LD blocks.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ def read_matrix_table(directory: str | Path) -> pd.DataFrame:
                          "where block names the file {block}.npz beside the table.")
     repeated = table.block[table.block.duplicated()]
     if len(repeated):
-        raise InputError(f"{directory / BLOCK_TABLE}: block {repeated.iloc[0]!r} is listed twice; give each block once.")
+        raise InputError(f"{directory / BLOCK_TABLE}: block {repeated.iloc[0]!r} is listed twice; "
+                         "give each block once.")
     return table.assign(file=[str(directory / f"{b}.npz") for b in table.block])
 
 
@@ -215,3 +217,49 @@ def export_ld_matrices(ld_dir: str | Path, out_dir: str | Path) -> None:
                              "rerun the ld_block step.")
         np.savez(out_dir / f"{block}.npz", pos=scores.POS.to_numpy(np.int64), **arrays)
     write_tsv(blocks[["chrom", "start", "stop", "block"]], out_dir / BLOCK_TABLE)
+
+
+def convert_mlmages_ld(ld_dir: str | Path, variants_tsv: str | Path, n: int, out_dir: str | Path) -> pd.DataFrame:
+    """Write LD blocks in ML-MAGES's layout as an LD-matrix directory.
+
+    ML-MAGES keeps, per chromosome c, ``block_meta_chr{c}.csv`` (columns ``idx_in_chr
+    block_lb block_ub block_size``: block k holds the chromosome's variants lb..ub-1) and one
+    whitespace-separated text matrix ``chr{c}_block{k}.ld`` per block, without variant names.
+    ``variants_tsv`` supplies them: ``CHROM POS ID A1 A2`` of every variant, each chromosome's
+    rows in the order of its LD (A1 the allele the correlations count); ``n`` is the LD
+    reference's sample size. Block k of chromosome c becomes ``chr{c}_block{k}``, covering
+    [its first position, the next block's first position) (the last: up to its last
+    position + 1). Returns the block table written.
+
+    Raises InputError when a meta file is missing or its blocks do not tile the chromosome's
+    variants, or a matrix does not have the block's size.
+    """
+    ld_dir, out_dir = Path(ld_dir), Path(out_dir)
+    variants = read_tsv(variants_tsv)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for chrom, chrom_variants in variants.groupby("CHROM", sort=False):
+        meta_path = ld_dir / f"block_meta_chr{chrom}.csv"
+        if not meta_path.is_file():
+            raise InputError(f"{meta_path} does not exist: ML-MAGES LD blocks need a meta file per chromosome of "
+                             f"{variants_tsv}.")
+        meta = pd.read_csv(meta_path)
+        bounds = np.append(meta.block_lb.to_numpy(), meta.block_ub.to_numpy()[-1:])
+        if bounds[0] != 0 or bounds[-1] != len(chrom_variants) or (meta.block_lb.to_numpy()[1:]
+                                                                    != meta.block_ub.to_numpy()[:-1]).any():
+            raise InputError(f"{meta_path}: its blocks cover variants {bounds[0]}..{bounds[-1]} with gaps or overlaps,"
+                             f" but {variants_tsv} lists {len(chrom_variants)} variants on chromosome {chrom}.")
+        pos = chrom_variants.POS.to_numpy(np.int64)
+        for k, (lb, ub) in enumerate(zip(bounds[:-1], bounds[1:])):
+            r = np.loadtxt(ld_dir / f"chr{chrom}_block{k}.ld", ndmin=2)
+            if r.shape != (ub - lb, ub - lb):
+                raise InputError(f"{ld_dir / f'chr{chrom}_block{k}.ld'} is {r.shape[0]} x {r.shape[1]} but block {k} "
+                                 f"of {meta_path} has {ub - lb} variants.")
+            block = chrom_variants.iloc[lb:ub]
+            name = f"chr{chrom}_block{k}"
+            np.savez(out_dir / f"{name}.npz", r=r.astype(np.float32), ids=block.ID.to_numpy(str),
+                     a1=block.A1.to_numpy(str), a2=block.A2.to_numpy(str), pos=pos[lb:ub], n=np.int64(n))
+            rows.append((chrom, pos[lb], pos[ub] if ub < len(pos) else pos[-1] + 1, name))
+    table = pd.DataFrame(rows, columns=["chrom", "start", "stop", "block"])
+    write_tsv(table, out_dir / BLOCK_TABLE)
+    return table
