@@ -6,8 +6,15 @@ import numpy as np
 import pandas as pd
 
 from phenomap.io.tables import write_tsv
-from phenomap.ld.matrix import correlation, ld_scores
-from phenomap.sim.training import block_seed, load_simulations, setting_grid, simulate_block_from_ld, simulate_summary
+from phenomap.ld.matrix import block_ld, correlation, ld_scores, read_block_ld
+from phenomap.sim.training import (
+    block_seed,
+    load_simulations,
+    setting_grid,
+    simulate_block,
+    simulate_block_from_ld,
+    simulate_summary,
+)
 
 
 def test_simulation_from_ld_is_the_summary_simulator_with_the_sumstats_frequencies(rng, tmp_path):
@@ -34,3 +41,30 @@ def test_simulation_from_ld_is_the_summary_simulator_with_the_sumstats_frequenci
     np.testing.assert_allclose(stats.se, expected.se, rtol=1e-6)
     np.testing.assert_allclose(stats.beta, expected.beta, rtol=1e-6)
     assert stats.n == 1000
+
+
+def test_from_ld_equals_the_panel_summary_simulation_when_frequencies_agree(rng, tmp_path, write_plink):
+    """Genotypes in exact Hardy-Weinberg proportions (so the panel's genotype SD is sqrt(2f(1-f))) and sumstats
+    frequencies equal to the panel's: simulating from the LD file alone gives the panel simulator's arrays."""
+    freqs = np.array([0.1, 0.2, 0.3, 0.5, 0.1, 0.2, 0.3, 0.5])
+    columns = []
+    for f in freqs:  # 100 samples: 100 f^2 homozygotes, 200 f(1-f) heterozygotes, shuffled
+        counts = np.round([100 * f * f, 200 * f * (1 - f)]).astype(int)
+        columns.append(rng.permutation(np.repeat([2.0, 1.0, 0.0], [counts[0], counts[1], 100 - counts.sum()])))
+    G = np.column_stack(columns)
+    np.testing.assert_allclose(G.var(axis=0), 2 * freqs * (1 - freqs))  # chance correlations give some LD
+    prefix = write_plink(G)
+    pd.DataFrame({"chrom": ["1"], "start": [0], "stop": [10**6], "block": ["1_0001"]}).to_csv(
+        tmp_path / "blocks.tsv", sep="\t", index=False)
+    block_ld(prefix, tmp_path / "blocks.tsv", "1_0001", tmp_path / "ld.npz", tmp_path / "ld.tsv")
+    ids = read_block_ld(tmp_path / "ld.npz").ids
+    write_tsv(pd.DataFrame({"ID": ids, "A1_FREQ": freqs}), tmp_path / "ss.tsv")
+    settings = setting_grid([0.3], [0.3, 0.6], [-0.5], [-1.0])
+    common = dict(settings=settings, replicates=2, m_total=40, seed=3)
+    simulate_block(prefix, tmp_path / "blocks.tsv", "1_0001", tmp_path / "ld.npz", tmp_path / "panel.npz",
+                   method="summary", **common)
+    simulate_block_from_ld("1_0001", tmp_path / "ld.npz", [tmp_path / "ss.tsv"], tmp_path / "ld_only.npz", **common)
+    with np.load(tmp_path / "panel.npz") as panel, np.load(tmp_path / "ld_only.npz") as ld_only:
+        for key in ("beta", "beta_hat", "se"):
+            np.testing.assert_allclose(ld_only[key], panel[key], rtol=1e-5, err_msg=key)
+        assert int(ld_only["n"]) == int(panel["n"]) == 100
