@@ -183,7 +183,8 @@ def check_cohort(cohort):
         clash = sorted(set(c) & {"bfile", "pheno", "covar", "pedigree", "relationship", "ld_panel", "ld_blocks"})
         if clash:
             raise config_error(cohort, f"`ld_matrices` is the LD reference of a summary-statistics cohort: it cannot "
-                                       f"also give {clash} (its blocks are the matrices'; use `ld_panel` for LD from genotypes)")
+                                       f"also give {clash} (its blocks are the matrices'; use `ld_panel` for LD from "
+                                       "genotypes)")
         if config["shrinkage"]["simulation"] == "individual":
             raise config_error(cohort, "the individual-level training simulation needs genotypes, and LD matrices "
                                        "have none: set shrinkage.simulation: summary")

@@ -646,6 +646,7 @@ def harmonise_sumstats(
     training simulation then takes from the summary statistics, are required (InputError
     without an A1_FREQ column), and strand-ambiguous variants are dropped (there are no
     panel frequencies to orient them).
+
     For external statistics with an A1_FREQ column, the panel A1 frequencies of its
     strand-ambiguous variants found in the sumstats (by ID or CHROM:POS) are computed
     from its genotypes, reading ``chunk`` variants at once (memory ~ samples x chunk x 4
