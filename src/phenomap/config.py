@@ -266,8 +266,9 @@ def check_ld_matrix_inputs(directory: str, sumstats: Mapping, key: str) -> str:
             "(checked: files, shapes, symmetry, positive semi-definiteness, IDs, alleles, positions)")
 
 
-def check_gene_table(genes_path: str | Path, bfile_prefix: str, *, window: int) -> list[str]:
-    """Check a gene table against the variant positions of a fileset's .bim before any job runs.
+def check_gene_table(genes_path: str | Path, reference: str, *, window: int, ld_matrices: bool = False) -> list[str]:
+    """Check a gene table against the variant positions of the LD reference before any job runs: a fileset's
+    .bim (``reference`` a PLINK prefix) or, with ``ld_matrices``, the variants of an LD-matrix directory.
 
     Raises ConfigError when the table cannot be read or its coordinates are not on the genome
     and build of the variants (:func:`phenomap.genes.enrichment.check_gene_coordinates`);
@@ -275,14 +276,15 @@ def check_gene_table(genes_path: str | Path, bfile_prefix: str, *, window: int) 
     """
     from phenomap.genes.enrichment import assign_genes, check_gene_coordinates, read_gene_table
     from phenomap.io.plink import read_bim
+    from phenomap.ld.matrices import matrix_variants
 
     try:
         genes = read_gene_table(genes_path)
-        variants = read_bim(bfile_prefix)[["CHROM", "POS"]]
+        variants = (matrix_variants(reference) if ld_matrices else read_bim(reference))[["CHROM", "POS"]]
         gene, _ = assign_genes(variants, genes, window=window)
         per_gene = np.bincount(gene, minlength=len(genes))
         check_gene_coordinates(genes, variants, per_gene, window=window, genes_source=f"gene table {genes_path}",
-                               variants_source=f"variants of {bfile_prefix}.bim")
+                               variants_source=f"variants of {reference}" + ("" if ld_matrices else ".bim"))
     except InputError as err:
         raise ConfigError(f"config: genes: {err}") from None
     return [f"gene table {genes_path}: {int((per_gene > 0).sum()):,} of {len(genes):,} genes contain a variant"]

@@ -517,10 +517,12 @@ def check_inputs():
             if genes is None:
                 notes.append("no gene table (`genes: none`, or no `genes`/`build`): gene tests, gene summaries and "
                              "gene figures are skipped; every other stage runs")
-            elif not has_ld_matrices(cohort):
-                reference = COHORTS[cohort].get("ld_panel") or COHORTS[cohort]["bfile"]
+            else:
+                c = COHORTS[cohort]
+                reference = c.get("ld_matrices") or c.get("ld_panel") or c["bfile"]
                 if not (made_by_the_workflow(genes) or made_by_the_workflow(reference)):
-                    notes += check_gene_table(genes, reference, window=config["genes"]["window"])
+                    notes += check_gene_table(genes, reference, window=config["genes"]["window"],
+                                              ld_matrices=has_ld_matrices(cohort))
         except ConfigError as err:
             problems.append(str(err))
             continue

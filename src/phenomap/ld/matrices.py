@@ -159,6 +159,17 @@ def check_ld_matrices(directory: str | Path) -> pd.DataFrame:
     return variants
 
 
+def matrix_variants(directory: str | Path) -> pd.DataFrame:
+    """``CHROM POS ID`` of every variant of an LD-matrix directory, block by block, reading only the
+    ``ids`` and ``pos`` of each file (no validation: see :func:`check_ld_matrices`)."""
+    parts = []
+    for row in read_matrix_table(directory).itertuples():
+        with np.load(row.file, allow_pickle=False) as data:
+            parts.append(pd.DataFrame({"CHROM": row.chrom, "POS": data["pos"].astype(np.int64),
+                                       "ID": data["ids"].astype(str)}))
+    return pd.concat(parts, ignore_index=True)
+
+
 def import_block_table(directory: str | Path, out_tsv: str | Path) -> pd.DataFrame:
     """Write the workflow's block table for an LD-matrix directory.
 
