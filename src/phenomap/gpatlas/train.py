@@ -27,8 +27,10 @@ Variants (:data:`VARIANTS`):
   fine-tuned at ``decoder_lr``) reads only the loci that path uses, is scaled by a per-trait
   gate that starts at 0, and is fitted to what the chosen path leaves over on the same
   samples. The epoch with the lowest validation loss is kept, epoch 0 (the path alone)
-  included, and only where the network clearly helps the validation samples (by
-  :data:`NETWORK_MIN_Z` standard errors of the paired per-sample difference). Without the
+  included, and only where the network clearly helps the validation samples: its paired
+  per-sample gain must pass a one-sided z test at level :data:`NETWORK_ALPHA`, Bonferroni-
+  corrected for the epochs looked at (z > 3.0 for 20 epochs, 3.9 for 250), as the best of
+  many noisy epochs otherwise passes by chance. Without the
   network, the chosen paths are refitted on all training samples, so the model is then
   exactly the chosen ridge / lasso / pairwise lasso of each trait; with it, model and path
   keep the fit without the validation samples.
@@ -47,6 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
+from scipy import stats
 from tqdm.auto import tqdm
 
 from phenomap.errors import InputError
@@ -57,9 +60,9 @@ from phenomap.gpatlas.model import Architecture, AtlasModel, GenotypeNet, PhenoA
 log = logging.getLogger(__name__)
 
 BETAS = (0.5, 0.999)
-#: improved variant: an epoch's network is kept only if it lowers the validation error of the
-#: linear path alone by this many standard errors of the paired per-sample difference
-NETWORK_MIN_Z = 2.0
+#: improved variant: an epoch's network is kept only if it lowers the validation error of the path
+#: alone with this one-sided significance, Bonferroni-corrected for the number of epochs
+NETWORK_ALPHA = 0.025
 #: improved variant: a richer path (lasso over ridge, pairwise over both) is chosen only if it lowers
 #: the validation error of the best simpler one by this many standard errors of the paired difference
 PATH_MIN_Z = 1.0
@@ -330,6 +333,7 @@ def train_geno_tier(model: AtlasModel, data: AtlasData, is_test: np.ndarray, set
     rows = [("geno", 0, float("nan"), float(linear_only.mean()) if len(linear_only) else float("nan"),
              float(held_errors("test").mean()), 0.0)]
     best = (rows[0][3], 0, copy.deepcopy(net.state_dict()))
+    min_z = stats.norm.isf(NETWORK_ALPHA / max(1, settings.geno_epochs))
     fit = torch.as_tensor(fit_rows)
     for epoch in tqdm(range(1, settings.geno_epochs + 1), desc="tier 2 (genotypes)", mininterval=5):
         start, total = time.perf_counter(), 0.0
@@ -355,7 +359,7 @@ def train_geno_tier(model: AtlasModel, data: AtlasData, is_test: np.ndarray, set
                      float(held_errors("test").mean()), time.perf_counter() - start))
         if len(valid) > 1:
             gain = linear_only - valid
-            clear = gain.mean() > NETWORK_MIN_Z * gain.std() / np.sqrt(len(gain))
+            clear = gain.mean() > min_z * gain.std() / np.sqrt(len(gain))
             if clear and rows[-1][3] < best[0]:
                 best = (rows[-1][3], epoch, copy.deepcopy(net.state_dict()))
     kept = settings.geno_epochs
