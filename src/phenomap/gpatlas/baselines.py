@@ -1,4 +1,4 @@
-"""Linear models of G-P Atlas: ridge, lasso (the improved model's linear path) and the pairwise lasso.
+"""Linear models of G-P Atlas: ridge, lasso and the pairwise lasso, as baselines and as the improved model's paths.
 
 Each trait is fitted on the training samples where it is observed, with the features centred
 on those samples (so no penalised intercept). Traits observed on the same samples share

@@ -181,7 +181,7 @@ def evaluate_model(model: AtlasModel, data: AtlasData, is_test, *, baselines=BAS
     data : AtlasData
     is_test : (n,) bool
     baselines, lasso_alphas, lasso_folds, seed :
-        As :func:`fit_baselines` (``seed``: the tier-2 seed, whose folds the linear path used).
+        As :func:`fit_baselines` (``seed``: the tier-2 seed, whose folds the model's paths used).
 
     Returns
     -------

@@ -104,7 +104,7 @@ class GenotypeNet(nn.Module):
         return torch.where(torch.isnan(x), self.feature_mean, x)
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
-        """Imputed features, centred when configured: what the first layer and linear path read."""
+        """Imputed features, centred when configured: what the first layer and the path's linear part read."""
         x = self.impute(x)
         return x - self.feature_mean if self.centre else x
 
@@ -115,7 +115,7 @@ class GenotypeNet(nn.Module):
         return full
 
     def head(self, pre_activation: torch.Tensor, linear_out: torch.Tensor | None) -> torch.Tensor:
-        """Output from the first layer's pre-activations (batch, hidden) and the linear path's output."""
+        """Output from the first layer's pre-activations (batch, hidden) and the path's output."""
         out = self.decoder(self.encoder_rest(pre_activation))
         return out if linear_out is None else linear_out + self.gate * out
 

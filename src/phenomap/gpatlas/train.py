@@ -72,7 +72,7 @@ PATH_MIN_Z = 1.0
 class Variant:
     """Design choices that distinguish the published model from the improved one."""
 
-    linear: bool  # lasso linear path, encoder on the loci it selects, gate, early stopping
+    linear: bool  # paths chosen on validation, encoder on the loci they use, gate, early stopping
     centre: bool
     published_penalty: bool
     finetune_decoder: bool
