@@ -2,8 +2,8 @@
 the toy cohort and the BGLR mice.
 
 For each data set (one 80/20 split by seed) this trains both variants (the mice: the improved
-one) and reports, per model, per trait and as the median over traits:
-median over traits of held-out G->P and P->P R^2 and MAPE; ROC AUC of the locus importance
+one) and reports, per model, per trait and as the median over traits: held-out G->P R^2 and
+MAPE, and for the variants (medians only) P->P R^2 and MAPE; ROC AUC of the locus importance
 for causal loci and the number of causal loci found at 1 % false-positive rate (threshold:
 99th percentile of the importance of non-causal loci); the same two figures the way the paper
 counts them (``allele_auc``, ``found_1pct_fpr_allele``: every allele state of every locus is
@@ -19,13 +19,14 @@ planted pairs among all pairs of loci (``pair_auc``) and, per locus (its largest
 of the interacting loci among all loci (``pair_locus_auc``, beside VIDA's); the paths the
 improved model chose and the epoch it kept (0 = no network); seconds per epoch of each tier;
 and for the improved model the number of traits where its held-out R^2 is at least the best
-baseline's (within 1e-4) and the worst difference. The marginal ANOVA (max -log10 p over traits, training samples) is reported as a
-detection baseline. Ridge, lasso and the pairwise-interaction lasso (a second lasso on the main
-effects and all pairwise products of the lasso's loci) are fitted on the same split and
-features, on every training sample (folds by the tier-2 seed, as the workflow).
+baseline's (within 1e-4) and the worst difference. The marginal ANOVA (max -log10 p over
+traits, training samples) is reported as a detection baseline. Ridge, lasso and the
+pairwise-interaction lasso (a second lasso on the main effects and all pairwise products of the
+lasso's loci) are fitted on the same split and features, on every training sample (folds by
+the tier-2 seed, as the workflow).
 
-    python bench/gpatlas.py [--datasets paper,toy,mice] [--variants faithful,improved] [--epochs 250] [--toy-epochs 100] [--mice-epochs 50]
-                            [--seed 1] [--device cpu]
+    python bench/gpatlas.py [--datasets paper,toy,mice] [--variants faithful,improved] [--epochs 250]
+                            [--toy-epochs 100] [--mice-epochs 50] [--seed 1] [--device cpu]
     python bench/gpatlas.py --speed [--scale 1] [--before 3e4b27f]
 
 ``--speed`` runs only the cost comparison of the baselines (no network is trained): ridge,

@@ -104,7 +104,7 @@ class GenotypeNet(nn.Module):
         return torch.where(torch.isnan(x), self.feature_mean, x)
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
-        """Imputed features, centred when configured: what the first layer and the path's linear part read."""
+        """Imputed features, centred when configured: what the first layer and the path's linear terms read."""
         x = self.impute(x)
         return x - self.feature_mean if self.centre else x
 
@@ -226,9 +226,12 @@ class AtlasModel:
         scaler = PhenotypeScaler(np.asarray(blob["scaler"]["mean"]), np.asarray(blob["scaler"]["sd"]))
         pheno = PhenoAutoencoder(len(traits), arch.hidden, arch.latent)
         pheno.load_state_dict(blob["pheno"])
-        model = cls(arch, traits, pd.DataFrame(blob["loci"]), scaler, pheno.to(device), paths=tuple(blob["paths"]))
+        model = cls(arch, traits, pd.DataFrame(blob["loci"]), scaler, pheno.to(device), paths=tuple(blob.get("paths", ())))
         if blob["geno"] is not None:
             state = blob["geno"]
+            if arch.linear and "pair_a" not in state:
+                raise InputError(f"{path}: a G-P Atlas model saved before the paths had product terms; "
+                                 "retrain tier 2 (delete the file and rerun its rule).")
             geno = GenotypeNet(model.n_features, arch.hidden, arch.latent, pheno.decoder, len(traits),
                                centre=arch.centre, linear=arch.linear, feature_mean=state["feature_mean"].cpu().numpy(),
                                inputs=state["inputs"].cpu().numpy(),
