@@ -5,11 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from phenomap_testing import make_bim
 
 from phenomap.errors import InputError
-from phenomap.ld.matrix import ld_scores
-from phenomap.shrinkage.calibrate import block_h2, chi2_check, derived_settings, gwas_architecture
-from phenomap.sim.training import SimSetting, simulate_summary
+from phenomap.ld.matrix import block_ld, ld_scores
+from phenomap.shrinkage.calibrate import (
+    block_h2, chi2_check, derived_settings, gwas_architecture, simulate_planned_block, write_training_plan,
+)
+from phenomap.shrinkage.train import train_shrinkage
+from phenomap.sim.haplotypes import ar1_genotypes
+from phenomap.sim.training import SimSetting, load_simulations, simulate_summary
 
 
 def ar1(m: int, rho: float) -> np.ndarray:
@@ -118,3 +123,39 @@ def test_chi2_check__simulations_of_the_derived_grid_bracket_the_observed_blocks
     assert table["simulated_q0"].iloc[0] <= table["observed_q0"].iloc[0]
     assert table["simulated_q1"].iloc[0] >= table["observed_q1"].iloc[0]
     assert table.snp_h2.iloc[0] == pytest.approx(arch.h2.sum())
+
+
+def test_planned_simulation_and_training_write_the_observed_vs_simulated_chi2(tmp_path, rng, write_plink):
+    # a 40-variant panel block; a derived plan at n = 8,000 (summary simulator): the block's
+    # simulations use h2_share 1 and the plan's n, and training writes the chi^2 check
+    G = ar1_genotypes(rng, 300, 40, rho=0.8).astype(np.float32)
+    prefix = write_plink(G)
+    bim = make_bim(40)
+    blocks = tmp_path / "blocks.tsv"
+    pd.DataFrame({"chrom": ["1"], "start": [0], "stop": [41_000], "block": ["1_0001"], "n_variants": [40],
+                  "first_id": [bim.ID.iloc[0]], "last_id": [bim.ID.iloc[-1]]}).to_csv(blocks, sep="\t", index=False)
+    ld = tmp_path / "1_0001.npz"
+    block_ld(prefix, blocks, "1_0001", ld, tmp_path / "ld.tsv")
+    arch = tmp_path / "trait1.tsv"
+    pd.DataFrame({"block": ["1_0001"], "m": [40], "n": [8000.0], "mean_chi2": [3.0], "h2": [0.004],
+                  "signal": [32.0]}).to_csv(arch, sep="\t", index=False)
+    grid = {"causal_fraction": [0.1], "h2": [0.5], "freq_exponent": [0.0], "ldscore_exponent": [0.0]}
+    plan = write_training_plan([arch], prefix, tmp_path / "plan.json", source="derived", grid=grid,
+                               derived={"causal_fraction": [0.05, 0.2], "h2_points": 3, "headroom": 1.5},
+                               method="summary", sim_n=None)
+    assert plan["n"] == 8000 and plan["per_block"]
+    np.testing.assert_allclose(sorted({s["h2"] for s in plan["settings"]}), np.geomspace(1, 48, 3) / 8000)
+    sims = tmp_path / "sims.npz"
+    simulate_planned_block(tmp_path / "plan.json", prefix, blocks, "1_0001", ld, sims, replicates=20,
+                           method="summary", m_total=4000, seed=3)
+    with np.load(sims) as data:
+        assert data["h2_share"] == 1.0 and data["n"] == 8000
+    train_shrinkage([sims], [ld], tmp_path / "model", top_t=2, architecture="linear", n_models=1, epochs=2,
+                    architectures={"trait1": arch}, device="cpu")
+    check = pd.read_csv(tmp_path / "model" / "chi2_check.tsv", sep="\t")
+    stats, _ = load_simulations([sims])
+    simulated = np.mean((stats[0].beta_hat.astype(np.float64) / stats[0].se) ** 2, axis=1)
+    assert check.trait.tolist() == ["trait1"] and check.observed_q1.iloc[0] == 3.0
+    assert check.simulated_q0.iloc[0] == pytest.approx(simulated.min(), rel=1e-6)
+    assert check.simulated_q1.iloc[0] == pytest.approx(simulated.max(), rel=1e-6)
+    assert check.bracketed.iloc[0] == (simulated.min() <= 3.0 <= simulated.max())

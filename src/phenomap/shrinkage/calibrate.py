@@ -26,26 +26,36 @@ values of ``N h2`` spaced geometrically from 1 (a block whose mean z^2 barely mo
 to ``headroom`` times the largest observed one, divided by the simulated sample size, crossed
 with the configured causal fractions and frequency / LD-score exponents. The simulated blocks'
 mean z^2 thus brackets the observed ones, which :func:`chi2_check` reports per trait.
+
+In the workflow, rule ``gwas_architecture`` runs :func:`gwas_architecture` per trait, rule
+``training_plan`` writes the cohort's training plan (:func:`write_training_plan`: the derived
+grid pooled over the cohort's traits, or the fixed ``shrinkage.grid``), rule
+``simulate_training`` simulates each block by :func:`simulate_planned_block`, and rule
+``train_shrinkage`` writes :func:`chi2_check` next to the ensemble.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from phenomap.errors import InputError
-from phenomap.io.tables import write_tsv
+from phenomap.io.plink import Bfile
+from phenomap.io.tables import atomic_path, write_tsv
 from phenomap.ld.matrix import ld_scores, read_block_ld
-from phenomap.sim.training import SimSetting, SimulatedStats, setting_grid
+from phenomap.sim.training import SimSetting, SimulatedStats, setting_grid, simulate_block
 
 log = logging.getLogger(__name__)
 
 #: Quantiles of the per-block mean z^2 reported by :func:`chi2_check`.
 QUANTILES = (0.0, 0.5, 0.9, 1.0)
+SOURCES = ("derived", "fixed")
 
 
 def block_h2(z: np.ndarray, ldscore: np.ndarray, n: float) -> tuple[float, float]:
@@ -145,3 +155,61 @@ def chi2_check(architectures: Mapping[str, pd.DataFrame], sims: Sequence[Simulat
                  "(min - max); %.0f%% of blocks inside", trait, row["observed_q0.5"], row["observed_q1"],
                  len(observed), sim_q[0], sim_q[-1], 100 * row["fraction_inside"])
     return pd.DataFrame(rows)
+
+
+def write_training_plan(
+    architectures: Sequence[str | Path],
+    bfile_prefix: str | Path,
+    out: str | Path,
+    *,
+    source: str,
+    grid: Mapping[str, Sequence[float]],
+    derived: Mapping[str, object],
+    method: str,
+    sim_n: int | None,
+) -> dict:
+    """Write the cohort's training plan (JSON) and return it.
+
+    ``source="derived"``: :func:`derived_settings` over the traits' architecture tables, with
+    ``derived`` = {causal_fraction, h2_points, headroom} and the exponents of ``grid``; the
+    settings' h2 are block heritabilities at the simulated sample size ``n_sim``: ``sim_n`` if
+    given, else the median GWAS N over traits for ``method="summary"``, the panel size for
+    ``"individual"``. ``source="fixed"``: the full ``grid`` (h2 over the panel, shared by
+    block size). The plan holds ``source``, ``per_block`` (h2 is the block's), ``n`` (the
+    summary simulator's sample size; None = panel size) and ``settings`` (list of dicts).
+    """
+    if source not in SOURCES:
+        raise InputError(f"shrinkage.training_grid must be one of {SOURCES}, got {source!r}.")
+    exponents = (grid["freq_exponent"], grid["ldscore_exponent"])
+    if source == "fixed":
+        settings, n, per_block = setting_grid(grid["causal_fraction"], grid["h2"], *exponents), sim_n, False
+    else:
+        tables = [pd.read_csv(path, sep="\t") for path in architectures]
+        if not tables:
+            raise InputError("shrinkage.training_grid: derived needs at least one trait's GWAS.")
+        gwas_n = int(np.median([t.n.median() for t in tables]))
+        n_sim = sim_n or (gwas_n if method == "summary" else Bfile.open(bfile_prefix).n_samples)
+        settings = derived_settings(tables, n_sim=n_sim, causal_fractions=derived["causal_fraction"],
+                                    s_values=exponents[0], w_values=exponents[1], h2_points=derived["h2_points"],
+                                    headroom=derived["headroom"])
+        n, per_block = (n_sim if method == "summary" else None), True
+        log.info("derived training grid: GWAS N %d, simulated at n %d, block h2 %s x causal fractions %s (%d settings)",
+                 gwas_n, n_sim, sorted({round(x.h2, 6) for x in settings}), list(derived["causal_fraction"]),
+                 len(settings))
+    plan = {"source": source, "per_block": per_block, "n": n, "settings": [asdict(x) for x in settings]}
+    with atomic_path(out) as tmp:
+        Path(tmp).write_text(json.dumps(plan, indent=1))
+    return plan
+
+
+def simulate_planned_block(
+    plan_json: str | Path, bfile_prefix: str | Path, blocks_tsv: str | Path, block: str, ld_npz: str | Path,
+    out_npz: str | Path, *, replicates: int, method: str, m_total: int, seed: int,
+) -> None:
+    """:func:`phenomap.sim.training.simulate_block` with the settings, h2 share and n of a training plan."""
+    plan = json.loads(Path(plan_json).read_text())
+    simulate_block(
+        bfile_prefix, blocks_tsv, block, ld_npz, out_npz, settings=[SimSetting(**x) for x in plan["settings"]],
+        replicates=replicates, m_total=None if plan["per_block"] else m_total, method=method,
+        n=plan["n"], seed=seed,
+    )
