@@ -232,7 +232,8 @@ def test_shrinkage_training_is_derived_from_the_cohorts_gwas(cohort, tmp_path):
     n_panel = Bfile.open(run / "results/mine/qc/genotypes").n_samples  # the LD reference: the QC'd genotypes
     assert all(((a.n > 0.9 * n_panel) & (a.n <= n_panel)).all() for a in arch)  # the GWAS's N (a few calls missing)
     top = max(a.signal.max() for a in arch)
-    expected = np.geomspace(1.0, max(1.5 * top, 10.0), 5) / n_panel  # individual simulator: at the panel's size
+    # schema defaults (a user config): 5 points up to 1.5 x the strongest block, at the panel's size (individual)
+    expected = np.geomspace(1.0, max(1.5 * top, 10.0), 5) / n_panel
     assert plan["source"] == "derived" and plan["per_block"] and plan["n"] is None
     np.testing.assert_allclose(sorted({s["h2"] for s in plan["settings"]}), expected, rtol=1e-9)
     assert {s["causal_fraction"] for s in plan["settings"]} == {0.002, 0.01, 0.05}
