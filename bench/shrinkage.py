@@ -38,7 +38,7 @@ toy run takes about 25 minutes and the human-like one about 40.
 
 ``--quick`` runs a shrunken version (few blocks, one replicate, small ensembles, few epochs)
 in a few minutes, to test the script; its tables go to bench/data/shrinkage/quick/.
-
+"""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from phenomap.shrinkage.calibrate import write_training_plan
 with rule_logging(snakemake.log[0]):
     write_training_plan(
         list(snakemake.input.architectures),
-        snakemake.input.geno[0].removesuffix(".bed"),
+        list(snakemake.input.geno),
         snakemake.output[0],
         source=snakemake.params.source,
         grid=snakemake.params.grid,

@@ -140,7 +140,7 @@ def test_planned_simulation_and_training_write_the_observed_vs_simulated_chi2(tm
     pd.DataFrame({"block": ["1_0001"], "m": [40], "n": [8000.0], "mean_chi2": [3.0], "h2": [0.004],
                   "signal": [32.0]}).to_csv(arch, sep="\t", index=False)
     grid = {"causal_fraction": [0.1], "h2": [0.5], "freq_exponent": [0.0], "ldscore_exponent": [0.0]}
-    plan = write_training_plan([arch], prefix, tmp_path / "plan.json", source="derived", grid=grid,
+    plan = write_training_plan([arch], [f"{prefix}.bed"], tmp_path / "plan.json", source="derived", grid=grid,
                                derived={"causal_fraction": [0.05, 0.2], "h2_points": 3, "headroom": 1.5},
                                method="summary", sim_n=None)
     assert plan["n"] == 8000 and plan["per_block"]

@@ -26,7 +26,7 @@ rule gwas_architecture:
 rule training_plan:
     """Settings of the training simulation: derived from the cohort's GWAS, or the fixed grid."""
     input:
-        geno=ld_reference_files,
+        geno=lambda wc: [] if has_ld_matrices(wc.cohort) else ld_reference_files(wc),  # LD matrices: no genotypes
         architectures=lambda wc: trait_outputs(wc, PATHS["gwas_architecture"]) if SHRINK["training_grid"] == "derived" else [],
     output:
         PATHS["shrink_plan"],
@@ -50,6 +50,8 @@ rule training_plan:
 
 rule simulate_training:
     """Simulated GWAS (true and estimated effects) on one LD block, for every setting of the training plan."""
+    wildcard_constraints:
+        cohort=cohorts_pattern(ld_matrices=False),
     input:
         geno=ld_reference_files,
         blocks=PATHS["ld_blocks"],
@@ -72,6 +74,34 @@ rule simulate_training:
         **slurm_resources(),
     script:
         "../../scripts/simulate_training.py"
+
+
+rule simulate_training_from_matrices:
+    """Summary-level simulated GWAS on one block of LD matrices (A1 frequencies from the cohort's summary
+    statistics), for every setting of the training plan."""
+    wildcard_constraints:
+        cohort=cohorts_pattern(ld_matrices=True),
+    input:
+        ld=PATHS["ld_block"],
+        sumstats=lambda wc: [PATHS["sumstats"].format(cohort=wc.cohort, trait=t) for t in traits(wc.cohort)],
+        blocks=PATHS["ld_blocks"],
+        plan=PATHS["shrink_plan"],
+    output:
+        PATHS["shrink_sims"],
+    params:
+        replicates=SHRINK["replicates"],
+        m_total=lambda wc, input: total_block_variants(input.blocks),
+        seed=config["seed"] + SEED_OFFSETS["simulate_training"],
+    log:
+        "logs/simulate_training/{cohort}/{block}.log",
+    benchmark:
+        "benchmarks/simulate_training/{cohort}/{block}.tsv"
+    resources:
+        mem_mb=config["resources"]["default_mem_mb"],
+        runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
+    script:
+        "../../scripts/simulate_training_from_matrices.py"
 
 
 rule train_shrinkage:

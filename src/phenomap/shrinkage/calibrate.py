@@ -49,7 +49,9 @@ from phenomap.errors import InputError
 from phenomap.io.plink import Bfile
 from phenomap.io.tables import atomic_path, write_tsv
 from phenomap.ld.matrix import ld_scores, read_block_ld
-from phenomap.sim.training import SimSetting, SimulatedStats, setting_grid, simulate_block
+from phenomap.sim.training import (
+    SimSetting, SimulatedStats, setting_grid, simulate_block, simulate_block_from_ld,
+)
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +161,7 @@ def chi2_check(architectures: Mapping[str, pd.DataFrame], sims: Sequence[Simulat
 
 def write_training_plan(
     architectures: Sequence[str | Path],
-    bfile_prefix: str | Path,
+    geno: Sequence[str | Path],
     out: str | Path,
     *,
     source: str,
@@ -174,7 +176,8 @@ def write_training_plan(
     ``derived`` = {causal_fraction, h2_points, headroom} and the exponents of ``grid``; the
     settings' h2 are block heritabilities at the simulated sample size ``n_sim``: ``sim_n`` if
     given, else the median GWAS N over traits for ``method="summary"``, the panel size for
-    ``"individual"``. ``source="fixed"``: the full ``grid`` (h2 over the panel, shared by
+    ``"individual"`` (``geno``: the panel's .bed/.bim/.fam; empty for an LD-matrix cohort,
+    which simulates at the summary level). ``source="fixed"``: the full ``grid`` (h2 over the panel, shared by
     block size). The plan holds ``source``, ``per_block`` (h2 is the block's), ``n`` (the
     summary simulator's sample size; None = panel size) and ``settings`` (list of dicts).
     """
@@ -188,7 +191,7 @@ def write_training_plan(
         if not tables:
             raise InputError("shrinkage.training_grid: derived needs at least one trait's GWAS.")
         gwas_n = int(np.median([t.n.median() for t in tables]))
-        n_sim = sim_n or (gwas_n if method == "summary" else Bfile.open(bfile_prefix).n_samples)
+        n_sim = sim_n or (gwas_n if method == "summary" else Bfile.open(str(geno[0]).removesuffix(".bed")).n_samples)
         settings = derived_settings(tables, n_sim=n_sim, causal_fractions=derived["causal_fraction"],
                                     s_values=exponents[0], w_values=exponents[1], h2_points=derived["h2_points"],
                                     headroom=derived["headroom"])
@@ -207,9 +210,21 @@ def simulate_planned_block(
     out_npz: str | Path, *, replicates: int, method: str, m_total: int, seed: int,
 ) -> None:
     """:func:`phenomap.sim.training.simulate_block` with the settings, h2 share and n of a training plan."""
+    simulate_block(bfile_prefix, blocks_tsv, block, ld_npz, out_npz, replicates=replicates, method=method, seed=seed,
+                   **_planned(plan_json, m_total))
+
+
+def simulate_planned_block_from_ld(
+    plan_json: str | Path, block: str, ld_npz: str | Path, sumstats_tsvs: Sequence[str | Path], out_npz: str | Path,
+    *, replicates: int, m_total: int, seed: int,
+) -> None:
+    """:func:`phenomap.sim.training.simulate_block_from_ld` (an LD-matrix cohort) with a training plan."""
+    simulate_block_from_ld(block, ld_npz, sumstats_tsvs, out_npz, replicates=replicates, seed=seed,
+                           **_planned(plan_json, m_total))
+
+
+def _planned(plan_json: str | Path, m_total: int) -> dict:
+    """Keywords ``settings``, ``m_total`` (None: block heritabilities) and ``n`` of a training plan."""
     plan = json.loads(Path(plan_json).read_text())
-    simulate_block(
-        bfile_prefix, blocks_tsv, block, ld_npz, out_npz, settings=[SimSetting(**x) for x in plan["settings"]],
-        replicates=replicates, m_total=None if plan["per_block"] else m_total, method=method,
-        n=plan["n"], seed=seed,
-    )
+    return dict(settings=[SimSetting(**x) for x in plan["settings"]], m_total=None if plan["per_block"] else m_total,
+                n=plan["n"])
