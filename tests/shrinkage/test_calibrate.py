@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,11 +12,12 @@ from phenomap_testing import make_bim
 from phenomap.errors import InputError
 from phenomap.ld.matrix import block_ld, ld_scores
 from phenomap.shrinkage.calibrate import (
-    block_h2, chi2_check, derived_settings, gwas_architecture, simulate_planned_block, write_training_plan,
+    block_h2, chi2_check, derived_settings, gwas_architecture, simulate_planned_block, simulate_planned_block_from_ld,
+    write_training_plan,
 )
 from phenomap.shrinkage.train import train_shrinkage
 from phenomap.sim.haplotypes import ar1_genotypes
-from phenomap.sim.training import SimSetting, load_simulations, simulate_summary
+from phenomap.sim.training import SimSetting, block_seed, load_simulations, simulate_summary
 
 
 def ar1(m: int, rho: float) -> np.ndarray:
@@ -159,3 +162,24 @@ def test_planned_simulation_and_training_write_the_observed_vs_simulated_chi2(tm
     assert check.simulated_q0.iloc[0] == pytest.approx(simulated.min(), rel=1e-6)
     assert check.simulated_q1.iloc[0] == pytest.approx(simulated.max(), rel=1e-6)
     assert check.bracketed.iloc[0] == (simulated.min() <= 3.0 <= simulated.max())
+
+
+def test_planned_simulation_from_ld_matrices_takes_the_plans_block_heritabilities_and_n(rng, tmp_path):
+    # an LD-matrix cohort: same draws as simulate_summary with h2_share 1 and the plan's n
+    G = rng.binomial(2, 0.3, size=(300, 6)).astype(float)
+    r = np.corrcoef(G.T)
+    ids = [f"v{j}" for j in range(6)]
+    write_ld(tmp_path / "b.npz", r, ids)
+    freq = G.mean(axis=0) / 2
+    pd.DataFrame({"ID": ids, "A1_FREQ": freq}).to_csv(tmp_path / "t1.tsv", sep="\t", index=False)
+    settings = [SimSetting(0.5, 0.004, 0.0, 0.0), SimSetting(0.5, 0.02, 0.0, 0.0)]
+    plan = {"source": "derived", "per_block": True, "n": 9000, "settings": [vars(s) for s in settings]}
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    simulate_planned_block_from_ld(tmp_path / "plan.json", "1_0001", tmp_path / "b.npz", [tmp_path / "t1.tsv"],
+                                   tmp_path / "sims.npz", replicates=2, m_total=600, seed=4)
+    expected = simulate_summary(r, np.sqrt(2 * freq * (1 - freq)), 9000, settings, replicates=2, h2_share=1.0,
+                                rng=np.random.default_rng(block_seed(4, "1_0001")),
+                                ldscore=ld_scores(r.astype(np.float32).astype(np.float64), 1000, adjust=False))
+    (stats,), loaded = load_simulations([tmp_path / "sims.npz"])
+    assert loaded == settings and stats.n == 9000
+    np.testing.assert_allclose(stats.beta_hat, expected.beta_hat, rtol=1e-4, atol=1e-7)
