@@ -88,10 +88,10 @@ restart's K* (counted as under "Clusters" below) is reported.
 
 Until issue 13 the most frequent K* across restarts was kept (then the best ELBO among
 those). On effects without true clusters (bench/clustering.py's continuous scale mixture) the
-restarts' K* spread over 6 to 14, the mode changed with the seed, and the fitted variants'
-labels agreed across five seeds with an adjusted Rand index of 0.57 to 0.84 (median 0.62);
-keeping the best ELBO gives fewer clusters (K* 5 to 7), an ELBO higher by about 170 nats on
-88k variants, and agreement 0.62 to 0.87 (median 0.70). The remaining disagreement is not an
+restarts' K* spread over 4 to 15, the most frequent one changed with the seed, and the fitted
+variants' labels agreed across five seeds with an adjusted Rand index of 0.57 at worst
+(median 0.62); keeping the best ELBO gives fewer clusters (K* 5 to 7) and agreement 0.62 at
+worst (median 0.70, docs/benchmarks.md). The remaining disagreement is not an
 optimisation failure that more restarts would fix: two seeds whose fits reach the same K* = 5
 and ELBOs within 0.5 nats label the variants with an ARI of 0.77, as a continuum of effect
 sizes has many equally good partitions. On the planted 4-cluster mixture every seed gives the
@@ -103,7 +103,8 @@ q(v) and q(Lambda); K* is recomputed from the refit. Restarts only choose a star
 a subset of 20 000 variants pins down components holding more than a few tenths of a percent
 of them. On 100k variants x 2 traits (bench/clustering.py, a busy two-core machine) a fit took
 12 s on the planted mixture (25 s with restarts on all 40k fitted variants, same clusters)
-and 33 s on a continuous scale mixture with 88k fitted variants and K* = 11.
+and 33 s on a continuous scale mixture with 88k fitted variants (K* = 11 under the former
+most-frequent-K* rule, 5 to 7 now).
 
 Clusters
 --------
