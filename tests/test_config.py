@@ -24,7 +24,7 @@ def test_validate_config__fills_every_default_from_the_schema():
     assert config["gwas"]["model"] == "linear" and config["gwas"]["loco"] is True
     assert config["gpatlas"]["vida"]["max_loci"] == 3000
     assert config["harmonise"]["ambiguous_margin"] == 0.1
-    assert config["clustering"]["null_cutoff"] == "adaptive" and config["clustering"]["min_cluster_size"] == 10
+    assert config["clustering"]["null_cutoff"] == "adaptive" and config["clustering"]["min_cluster_size"] == 1
     chosen = validate_config(cohort_config() | {"clustering": {"null_cutoff": "ml-mages"}}, SCHEMA)
     assert chosen["clustering"]["null_cutoff"] == "ml-mages"
 

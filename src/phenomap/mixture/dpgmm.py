@@ -118,7 +118,8 @@ The clusters of a fit are chosen in two steps, for every restart and for the rep
    component nested between two others; or a small-variance component whose variants moved
    to a neighbour): such a cluster describes no variant, yet, as the smallest cluster, it
    would supply the gene test's epsilon. The component labelling the most variants is always
-   kept. For restarts on a subset, the minimum is scaled to the subset's share of the fitted
+   kept. The default minimum, 1, removes only clusters without a variant: the clusters of the
+   largest effects may hold only a handful of variants (8 and 9 in the toy cohort). For restarts on a subset, the minimum is scaled to the subset's share of the fitted
    variants.
 
 K* is the number of clusters left. Responsibilities are then recomputed over them (the
@@ -248,7 +249,7 @@ def fit_dpgmm(
     seed: int = 0,
     null_cutoff: str | float | Sequence[float] = "adaptive",
     max_fitted_fraction: float | None = 0.2,
-    min_cluster_size: int = 10,
+    min_cluster_size: int = 1,
     restart_subsample: int | None = 20_000,
     variant_ids: Sequence[str] | None = None,
 ) -> MixtureFit:
