@@ -14,15 +14,21 @@ Two simulated inputs, both fitted with the default 25 restarts:
 Restarts run either on a 20 000-variant subset followed by a refit on all fitted variants
 (``subset``, the default) or on all fitted variants (``all``, ``restart_subsample=None``).
 
+Restart agreement: the default fit (``subset``) of each input is repeated with ``--seeds``
+master seeds (the data stay the same); the labels of the fitted variants (the same set for every
+seed) are compared pairwise with scikit-learn's adjusted_rand_score (label switching does not
+matter to it), and K* is reported per seed.
+
 Each fit runs in its own fresh process (peak resident memory VmHWM, and its increase over the
 resident set before the call; tracemalloc is not used as it slows the many small numpy
 allocations of the iterations). Accuracy on the planted input: K* (planted 4), the largest
 relative Frobenius error of a covariance and the largest absolute weight error after
 matching clusters to planted components, the adjusted Rand index of the labels against the
 truth (nulls as one class), and how many planted nulls are labelled null and vice versa.
-Prints a table and writes bench/results/clustering.tsv.
+Prints two tables and writes bench/results/clustering.tsv (one row per fit) and
+bench/results/clustering_seeds.tsv (agreement across seeds).
 
-    .venv/bin/python bench/clustering.py [--variants 100000] [--null-fraction 0.6] [--seed 20261125]
+    .venv/bin/python bench/clustering.py [--variants 100000] [--null-fraction 0.6] [--seed 20261125] [--seeds 5]
 """
 
 from __future__ import annotations
@@ -32,7 +38,9 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +90,8 @@ def _status_mb(field: str) -> float:
 
 
 def worker(args) -> None:
-    """Fit once in this fresh process; print a JSON line of measurements."""
+    """Fit once in this fresh process (master seed ``args.fit_seed``); print a JSON line of measurements
+    and save the labels to ``args.labels``."""
     data, restarts = args.worker.split(":")
     if data == "planted":
         effects, truth = simulate(args.variants, args.null_fraction, args.seed)
@@ -90,8 +99,9 @@ def worker(args) -> None:
         effects, truth = simulate_scale_mixture(args.variants, args.seed), None
     rss_before = _status_mb("VmRSS")
     start = time.perf_counter()
-    fit = fit_dpgmm(effects, seed=args.seed, **SETTINGS[restarts])
+    fit = fit_dpgmm(effects, seed=args.fit_seed, **SETTINGS[restarts])
     wall = time.perf_counter() - start
+    np.save(args.labels, fit.labels)
     peak = _status_mb("VmHWM")
     result = {
         "wall_s": wall, "peak_rss_mb": peak, "rss_increase_mb": peak - rss_before,
@@ -119,34 +129,62 @@ def planted_accuracy(fit, truth: np.ndarray) -> dict:
     }
 
 
+def seed_agreement(labels: list[np.ndarray]) -> np.ndarray:
+    """Adjusted Rand index of every pair of fits, over the variants fitted in both."""
+    return np.array([adjusted_rand_score(a[(a > 0) & (b > 0)], b[(a > 0) & (b > 0)]) for a, b in combinations(labels, 2)])
+
+
+def run_fit(args, data: str, restarts: str, fit_seed: int, labels_path: Path) -> dict:
+    """One fit in a fresh process; its measurements."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--worker", f"{data}:{restarts}", "--variants", str(args.variants),
+         "--null-fraction", str(args.null_fraction), "--seed", str(args.seed), "--fit-seed", str(fit_seed),
+         "--labels", str(labels_path)],
+        check=True, capture_output=True, text=True,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"data": data, "restarts_on": restarts, "fit_seed": fit_seed, "n_variants": args.variants, "n_traits": 2,
+            **result}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", type=int, default=100_000)
     parser.add_argument("--null-fraction", type=float, default=0.6)
     parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument("--seeds", type=int, default=5, help="master seeds of the agreement fits (seed, seed + 1, ...)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "clustering.tsv")
     parser.add_argument("--worker", choices=[f"{data}:{restarts}" for data, restarts in RUNS], help=argparse.SUPPRESS)
+    parser.add_argument("--fit-seed", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--labels", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args)
         return
 
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", file=sys.stderr)
-    rows = []
-    for data, restarts in RUNS:
-        done = subprocess.run(
-            [sys.executable, __file__, "--worker", f"{data}:{restarts}", "--variants", str(args.variants),
-             "--null-fraction", str(args.null_fraction), "--seed", str(args.seed)],
-            check=True, capture_output=True, text=True,
-        )
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-        rows.append({"data": data, "restarts_on": restarts, "n_variants": args.variants, "n_traits": 2, **result})
-    table = pd.DataFrame(rows)
+    rows, agreement = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for data, restarts in RUNS:
+            seeds = range(args.seed, args.seed + (args.seeds if restarts == "subset" else 1))
+            paths = [Path(tmp) / f"{data}-{restarts}-{s}.npy" for s in seeds]
+            fits = [run_fit(args, data, restarts, s, path) for s, path in zip(seeds, paths)]
+            rows += fits
+            if len(fits) >= 2:
+                ari = seed_agreement([np.load(path) for path in paths])
+                agreement.append({
+                    "data": data, "restarts_on": restarts, "n_seeds": len(fits), "ari_min": ari.min(),
+                    "ari_median": np.median(ari), "ari_mean": ari.mean(),
+                    "kstar_per_seed": " ".join(str(f["k_star"]) for f in fits),
+                    "wall_s_median": np.median([f["wall_s"] for f in fits]),
+                })
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out, sep="\t", index=False, float_format="%.4g", na_rep="NA")
-    with pd.option_context("display.width", 250, "display.float_format", "{:.4g}".format):
-        print(table.drop(columns="kstar_per_restart").to_string(index=False))
-    print(f"written {args.out}", file=sys.stderr)
+    seeds_out = args.out.with_name(args.out.stem + "_seeds.tsv")
+    for table, path in [(pd.DataFrame(rows), args.out), (pd.DataFrame(agreement), seeds_out)]:
+        table.to_csv(path, sep="\t", index=False, float_format="%.4g", na_rep="NA")
+        with pd.option_context("display.width", 250, "display.float_format", "{:.4g}".format):
+            print(table.drop(columns="kstar_per_restart", errors="ignore").to_string(index=False))
+        print(f"written {path}", file=sys.stderr)
 
 
 if __name__ == "__main__":

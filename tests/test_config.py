@@ -25,6 +25,9 @@ def test_validate_config__fills_every_default_from_the_schema():
     assert config["gwas"]["model"] == "linear" and config["gwas"]["loco"] is True
     assert config["gpatlas"]["vida"]["max_loci"] == 3000
     assert config["harmonise"]["ambiguous_margin"] == 0.1
+    assert config["clustering"]["null_cutoff"] == "adaptive" and config["clustering"]["min_cluster_size"] == 1
+    chosen = validate_config(cohort_config() | {"clustering": {"null_cutoff": "ml-mages"}}, SCHEMA)
+    assert chosen["clustering"]["null_cutoff"] == "ml-mages"
 
 
 @pytest.mark.parametrize("config, expected", [
@@ -33,6 +36,9 @@ def test_validate_config__fills_every_default_from_the_schema():
     ({"qc": {"min_maf": "low"}}, "config: qc.min_maf: 'low' is not of type number"),
     ({"shrinkage": {"sim_n": -4}}, "config: shrinkage.sim_n: -4 must be null or an integer >= 10"),
     ({"clusterin": {}}, "config: clusterin: unknown key; did you mean 'clustering'?"),
+    ({"clustering": {"null_cutoff": "zero"}},
+     "config: clustering.null_cutoff: 'zero' must be one of adaptive, ml-mages or a number >= 0 or a list"),
+    ({"clustering": {"min_cluster_size": 0}}, "config: clustering.min_cluster_size: 0 is less than the minimum of 1"),
     ({"cohorts": {"mine": {"bfile": "x", "phen": "y"}}}, "config: cohorts.mine.phen: unknown key; did you mean 'pheno'?"),
     ({"cohorts": {}}, "config: cohorts: {} should be non-empty"),
 ])

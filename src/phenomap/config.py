@@ -114,6 +114,8 @@ def _schema_summary(schema: Mapping) -> str:
     kind = schema.get("type", "value")
     if kind == "null":
         return "null"
+    if "enum" in schema:
+        return "one of " + ", ".join(map(str, schema["enum"]))
     bounds = [f"{op} {schema[key]}" for key, op in (("minimum", ">="), ("exclusiveMinimum", ">"),
                                                   ("maximum", "<="), ("exclusiveMaximum", "<")) if key in schema]
     words = {"integer": "an integer", "number": "a number", "string": "a string", "array": "a list",

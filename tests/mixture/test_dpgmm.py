@@ -13,6 +13,7 @@ from sklearn.metrics import adjusted_rand_score
 from phenomap.errors import InputError
 from phenomap.mixture import dpgmm
 from phenomap.mixture.dpgmm import fit_dpgmm, load_mixture, save_mixture
+from phenomap.mixture.typing import classify_components
 
 #: trait-1 specific, shared positive, shared negative; traces 2, 1, 0.5 (the fit's order).
 PLANTED = np.array([
@@ -155,6 +156,73 @@ def test_fit_dpgmm__exact_zeros_and_tiny_effects_are_null(rng):
     np.testing.assert_array_equal(fixed.labels == 0, np.all(np.abs(x) <= 0.5, axis=1))
 
 
+def test_fit_dpgmm__ml_mages_cutoff_fits_every_non_zero_variant(rng, caplog):
+    # the paper's rule: fitted = non-zero on some trait (eq. 3), however small; no cap on the fitted share
+    signal = rng.standard_t(3, size=(400, 2))
+    tiny = rng.normal(0, 1e-12, size=(300, 2))
+    zeros = np.zeros((200, 2))
+    one_zero = np.column_stack([np.zeros(100), rng.normal(0, 1e-9, 100)])
+    x = np.vstack([signal, tiny, zeros, one_zero])[rng.permutation(1000)]
+    fit = fit_dpgmm(x, n_restarts=2, null_cutoff="ml-mages")
+    expected = np.array([any(value != 0.0 for value in row) for row in x.tolist()])
+    assert expected.sum() == 800  # 80% fitted: the default 0.2 cap is not applied
+    np.testing.assert_array_equal(fit.fitted, expected)
+    np.testing.assert_array_equal(fit.null_cutoff, [0.0, 0.0])
+    assert "max_fitted_fraction is ignored" in caplog.text
+    adaptive = fit_dpgmm(x, n_restarts=2, max_fitted_fraction=None)  # drops the 1e-12 and 1e-9 effects
+    np.testing.assert_array_equal(adaptive.fitted, (np.abs(x) > 1e-3 * np.abs(x).max(axis=0)).any(axis=1))
+    assert adaptive.fitted.sum() == 400
+    with pytest.raises(InputError, match=r"null_cutoff must be one of \['adaptive', 'ml-mages'\]"):
+        fit_dpgmm(x, null_cutoff="zero")
+
+
+def hand_posterior(covariances: np.ndarray, counts: np.ndarray, alpha: float = 1.0) -> dpgmm._Posterior:
+    """q(v), q(Lambda) of components holding ``counts`` variants with E[Sigma_k] = ``covariances``."""
+    d = covariances.shape[1]
+    nu = d + 2.0 + counts
+    tail = np.cumsum(counts[::-1])[::-1]
+    return dpgmm._Posterior(a=1.0 + counts[:-1], b=alpha + tail[1:], nu=nu,
+                            scatter=covariances * (nu - d - 1)[:, None, None])
+
+
+def test_final_fit__cluster_without_variants_is_removed_before_kstar_types_and_epsilon(rng):
+    # trait-1 specific and shared-positive clusters hold the data; a third component with weight ~1.6%
+    # (inside the 99% of the weight) is tiny and shared-negative, and no variant is near enough to zero
+    specific, shared = np.diag([1.0, 0.01]), 100 * np.array([[1.0, 0.9], [0.9, 1.0]])
+    empty = 1e-6 * np.array([[1.0, -0.99], [-0.99, 1.0]])
+    x = np.vstack([rng.multivariate_normal([0, 0], specific, 300), rng.multivariate_normal([0, 0], shared, 300)])
+    x = x[np.linalg.norm(x, axis=1) > 0.05]
+    post = hand_posterior(np.array([specific, shared, empty]), np.array([300.0, 300.0, 10.0]))
+    weights = np.array([301 / 612, (311 / 612) * (301 / 312), (311 / 612) * (11 / 312)])  # E[pi_k] by hand
+    assert dpgmm._k_star(weights, 0.99) == 3
+    fitted = np.ones(len(x), dtype=bool)
+    fit = dpgmm._final_fit(x, post, 0.99, 1, fitted, np.ones(2, dtype=bool), np.zeros(2), [0.0], np.array([2]), 1)
+
+    assert fit.k_star == 2
+    np.testing.assert_allclose(fit.covariances, [shared, specific])  # by decreasing trace
+    assert list(classify_components(fit.covariances, trait_names=["a", "b"])["type"]) == [
+        "shared-positive", "trait-specific"]
+    np.testing.assert_allclose(fit.null_variance, np.diag(specific))  # not the empty component's 1e-6
+    np.testing.assert_allclose(fit.weights, weights[[1, 0]] / weights[:2].sum())
+    full, _ = dpgmm._e_step(dpgmm._outer(x), post)  # responsibilities over all three components
+    assert full[2].max() < 0.5  # the third component labels no variant
+    np.testing.assert_allclose(fit.responsibilities, (full[[1, 0]] / full[:2].sum(axis=0)).T, rtol=1e-10)
+    np.testing.assert_array_equal(fit.labels, fit.responsibilities.argmax(axis=1) + 1)
+    assert np.all(np.bincount(fit.labels, minlength=3)[1:] > 0)
+
+
+def test_fit_dpgmm__every_cluster_holds_min_cluster_size_variants(rng):
+    x = rng.standard_t(3, size=(3000, 2)) * rng.lognormal(0, 1.0, size=(3000, 1))
+    small, large = (fit_dpgmm(x, n_restarts=3, seed=2, max_fitted_fraction=None, min_cluster_size=m) for m in (1, 300))
+    for fit, m in [(small, 1), (large, 300)]:
+        sizes = np.bincount(fit.labels, minlength=fit.k_star + 1)[1:]
+        assert sizes.size == fit.k_star and sizes.min() >= m
+        np.testing.assert_array_equal(fit.labels[fit.fitted], fit.responsibilities.argmax(axis=1) + 1)
+        np.testing.assert_allclose(fit.weights.sum(), 1.0)
+        np.testing.assert_array_equal(fit.null_variance, np.diag(fit.covariances[-1]))
+    assert large.k_star < small.k_star
+
+
 def test_fit_dpgmm__max_fitted_fraction_keeps_the_largest_effects(rng):
     x = rng.standard_t(3, size=(2000, 2)) * np.array([1.0, 10.0])  # trait 2 in other units
     fit = fit_dpgmm(x, n_restarts=2, max_fitted_fraction=0.2)
@@ -197,8 +265,9 @@ def test_fit_dpgmm__bad_input_raises(rng):
     sparse[:15] = rng.normal(size=(15, 2))
     with pytest.raises(InputError, match="only 15 variants have a non-null effect.*at least 20"):
         fit_dpgmm(sparse)
-    with pytest.raises(InputError, match=r"\['alpha', 'weight_threshold', 'max_fitted_fraction'\] out of range"):
-        fit_dpgmm(x, alpha=0.0, weight_threshold=1.5, max_fitted_fraction=0.0)
+    with pytest.raises(InputError, match=r"\['alpha', 'weight_threshold', 'max_fitted_fraction', 'min_cluster_size'\] "
+                                         "out of range"):
+        fit_dpgmm(x, alpha=0.0, weight_threshold=1.5, max_fitted_fraction=0.0, min_cluster_size=0)
     with pytest.raises(InputError, match="null_cutoff must be one value or 2"):
         fit_dpgmm(x, null_cutoff=[0.1, 0.1, 0.1])
     with pytest.raises(InputError, match="non-empty"):

@@ -6,7 +6,7 @@ GENES = config["genes"]
 # clustering config keys passed straight to phenomap.mixture.dpgmm.fit_dpgmm
 MIXTURE_OPTIONS = [
     "k_max", "alpha", "n_restarts", "weight_threshold", "max_iter", "tol", "null_cutoff", "max_fitted_fraction",
-    "restart_subsample",
+    "min_cluster_size", "restart_subsample",
 ]
 # params shared by rules cluster and cluster_trait (scripts/cluster.py)
 CLUSTER_PARAMS = dict(

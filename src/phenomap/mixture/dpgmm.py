@@ -46,16 +46,28 @@ null). ``alpha = 1`` (default) expects about log(1 + n / alpha) * alpha componen
 
 Null set
 --------
-Variants whose effects are essentially zero on every trait are not fitted and get label 0.
-Trait j's cutoff is ``NULL_RELATIVE_CUTOFF`` (1e-3) times the largest absolute effect of
-trait j, and a variant is null when ``|gamma_ij| <= cutoff_j`` for all j. Exact zeros
+Variants whose effects are essentially zero on every trait are not fitted and get label 0:
+a variant is null when ``|gamma_ij| <= cutoff_j`` for every trait j. Three rules set the
+cutoffs (``null_cutoff``):
+
+* ``"ml-mages"``: the paper's rule, cutoff 0 on every trait: every variant with a non-zero
+  effect on some trait is fitted, however small, and ``max_fitted_fraction`` is ignored.
+  Prefer it for inputs whose nulls are exact zeros (elastic net, or NN-shrunk effects
+  thresholded before clustering as ML-MAGES's published effects were) and to reproduce
+  ML-MAGES's clusters; on raw NN-shrunk genome-wide effects, which are never exactly zero, it
+  fits every variant and the smallest clusters (and the gene test's epsilon) go down to the
+  near-zero bulk.
+* ``"adaptive"`` (default), below: prefer it for raw NN-shrunk effects.
+* a fixed cutoff in effect units, one value or one per trait.
+
+Adaptive rule: trait j's cutoff is ``NULL_RELATIVE_CUTOFF`` (1e-3) times the largest
+absolute effect of trait j. Exact zeros
 (elastic net) are therefore always null; NN-shrunk outputs, which are small but never
 exactly zero, lose only the values a thousand times below the largest effect: each
 contributes less than 1e-6 of the largest squared effect to any sum of squares (the gene
 statistic), and fitting them would only make the mixture spend components on ever smaller
 zero-mean spikes. The rule is scale-free (same result in any effect unit) and needs no
-assumption on the fraction of null variants. A fixed cutoff can be given instead
-(``null_cutoff``, in effect units, one value or one per trait).
+assumption on the fraction of null variants.
 
 ``max_fitted_fraction`` (0.2 by default, as the workflow's; None = no cap) caps the fitted share of the variants: the relative
 factor 1e-3 is raised, for all traits at once, until at most that fraction of the variants
@@ -71,10 +83,19 @@ described by log|gamma_i| (standardised) and the entries of u_i u_i^T, u_i = gam
 (its axis, sign-free), after dividing each trait by its prior scale s_j. Seeds are drawn with
 probability proportional to the squared distance to the nearest seed so far; each variant
 starts in the component of its nearest seed (components ordered by size, the largest first,
-as the stick-breaking prior prefers). For each restart, K* is the fewest components whose
-expected weights, sorted in decreasing order, sum to at least ``weight_threshold``. The most
-frequent K* across restarts is kept (a tie goes to the K* holding the best ELBO), and among
-restarts with that K*, the one with the best final ELBO.
+as the stick-breaking prior prefers). The restart with the best final ELBO is kept; each
+restart's K* (counted as under "Clusters" below) is reported.
+
+Until issue 13 the most frequent K* across restarts was kept (then the best ELBO among
+those). On effects without true clusters (bench/clustering.py's continuous scale mixture) the
+restarts' K* spread over 4 to 15, the most frequent one changed with the seed, and the fitted
+variants' labels agreed across five seeds with an adjusted Rand index of 0.57 at worst
+(median 0.62); keeping the best ELBO gives fewer clusters (K* 5 to 7) and agreement 0.62 at
+worst (median 0.70, docs/benchmarks.md). The remaining disagreement is not an
+optimisation failure that more restarts would fix: two seeds whose fits reach the same K* = 5
+and ELBOs within 0.5 nats label the variants with an ARI of 0.77, as a continuum of effect
+sizes has many equally good partitions. On the planted 4-cluster mixture every seed gives the
+same labels (ARI >= 0.9999).
 
 With more than ``restart_subsample`` fitted variants, the restarts run on a random subset of
 that size and the chosen restart is then refitted on all fitted variants, starting from its
@@ -82,19 +103,34 @@ q(v) and q(Lambda); K* is recomputed from the refit. Restarts only choose a star
 a subset of 20 000 variants pins down components holding more than a few tenths of a percent
 of them. On 100k variants x 2 traits (bench/clustering.py, a busy two-core machine) a fit took
 12 s on the planted mixture (25 s with restarts on all 40k fitted variants, same clusters)
-and 33 s on a continuous scale mixture with 88k fitted variants and K* = 11.
+and 33 s on a continuous scale mixture with 88k fitted variants (K* = 11 under the former
+most-frequent-K* rule, 5 to 7 now).
 
-Output
-------
-The K* kept components are those with the largest expected weights, less any holding less
-than one variant (N_k < 1; the returned K* can then be below the restarts'). Responsibilities
-are recomputed over the kept components only (the posterior of z_i given that it is one of
-them, E[log pi_k] included); each fitted variant is labelled by its largest responsibility.
-A cluster can have weight but no variant labelled with it (in one dimension, a component
-nested between two others); it is kept, so that weights and covariances describe the fitted
-density. Clusters are numbered 1..K* by decreasing trace of E[Sigma_k] = W_k^-1 / (nu_k - d - 1):
-cluster 1 has the largest effects and cluster K* the smallest. Weights are the components'
-expected stick-breaking weights, renormalised to sum to one over the kept clusters.
+Clusters
+--------
+The clusters of a fit are chosen in two steps, for every restart and for the reported fit:
+
+1. the fewest components whose expected weights, sorted in decreasing order, sum to at least
+   ``weight_threshold`` (the paper's truncation);
+2. of these, those labelling fewer than ``min_cluster_size`` fitted variants are removed, all
+   at once (each variant is labelled by its largest responsibility over the step-1 components).
+   A component can keep weight while no variant is labelled with it (in one dimension, a
+   component nested between two others; or a small-variance component whose variants moved
+   to a neighbour): such a cluster describes no variant, yet, as the smallest cluster, it
+   would supply the gene test's epsilon. The component labelling the most variants is always
+   kept. The default minimum, 1, removes only clusters without a variant: the clusters of the
+   largest effects may hold only a handful of variants (8 and 9 in the toy cohort). For restarts on a subset, the minimum is scaled to the subset's share of the fitted
+   variants.
+
+K* is the number of clusters left. Responsibilities are then recomputed over them (the
+posterior of z_i given that it is one of them, E[log pi_k] included; for the kept clusters
+this equals the full posterior renormalised over them), and each fitted variant is labelled by
+its largest one. Removing clusters only moves variants into the clusters left, so every
+reported cluster labels at least ``min_cluster_size`` variants. Weights are the kept
+components' expected stick-breaking weights, renormalised to sum to one; covariances are
+their E[Sigma_k] = W_k^-1 / (nu_k - d - 1). Clusters are numbered 1..K* by decreasing trace of
+E[Sigma_k]: cluster 1 has the largest effects and cluster K* the smallest; cluster typing
+(:mod:`phenomap.mixture.typing`) and epsilon only see these clusters.
 
 ``null_variance`` (the gene test's epsilon) is the diagonal of E[Sigma] of the smallest
 cluster (cluster K*, smallest trace): the per-trait variance of effects that are
@@ -129,6 +165,8 @@ log = logging.getLogger(__name__)
 
 MAX_TRAITS = 5
 NULL_RELATIVE_CUTOFF = 1e-3
+#: Named rules of the null cutoff (see the module docstring); a number gives a fixed cutoff.
+NULL_RULES = ("adaptive", "ml-mages")
 #: Fewest fitted variants per trait for a fit to be attempted (one full covariance needs a few
 #: times d(d + 1) / 2 variants; this asks for ten per trait).
 MIN_FITTED_PER_TRAIT = 10
@@ -155,7 +193,7 @@ class MixtureFit:
     elbo_trace : (n_iter,) ELBO after each iteration of the reported fit (the refit when the
         restarts ran on a subset).
     restart_kstars : (n_restarts,) K* of every restart.
-    n_restarts_with_kstar : number of restarts whose K* was the one kept.
+    n_restarts_with_kstar : number of restarts whose K* is that of the kept (best-ELBO) restart.
     null_cutoff : (d,) per-trait cutoff on |effect| below which (on every trait) a variant is null.
     null_variance : (d,) per-trait variance of the smallest cluster (epsilon of the gene test);
         NaN for a trait without non-null effects.
@@ -209,8 +247,9 @@ def fit_dpgmm(
     max_iter: int = 500,
     tol: float = 1e-6,
     seed: int = 0,
-    null_cutoff: float | Sequence[float] | None = None,
+    null_cutoff: str | float | Sequence[float] = "adaptive",
     max_fitted_fraction: float | None = 0.2,
+    min_cluster_size: int = 1,
     restart_subsample: int | None = 20_000,
     variant_ids: Sequence[str] | None = None,
 ) -> MixtureFit:
@@ -226,10 +265,14 @@ def fit_dpgmm(
     max_iter, tol : stop after ``max_iter`` iterations or when the ELBO's relative change < ``tol``.
     seed : master seed: child 0 of ``SeedSequence(seed)`` draws the restart subset, child r + 1
         seeds restart r.
-    null_cutoff : fixed |effect| cutoff of the null set (one value or one per trait); default
-        ``NULL_RELATIVE_CUTOFF`` times each trait's largest |effect| (see the module docstring).
-    max_fitted_fraction : with the default cutoff, raise it so that at most this fraction of
+    null_cutoff : rule of the null set (see the module docstring): ``"adaptive"`` (default,
+        ``NULL_RELATIVE_CUTOFF`` times each trait's largest |effect|, capped by
+        ``max_fitted_fraction``), ``"ml-mages"`` (the paper's: only exact zeros on every trait
+        are null), or a fixed |effect| cutoff (one value or one per trait).
+    max_fitted_fraction : with the adaptive cutoff, raise it so that at most this fraction of
         the variants is fitted (default 0.2); None for no cap.
+    min_cluster_size : fewest fitted variants labelled with a cluster for it to be reported
+        (smaller ones are removed before K*, types and epsilon; see the module docstring).
     restart_subsample : run the restarts on at most this many fitted variants, then refit on
         all; None runs them on all.
     variant_ids : (n,) names used in error messages (default: 0-based row numbers).
@@ -244,7 +287,8 @@ def fit_dpgmm(
     traits, invalid settings, or fewer than 10 x d non-null variants (but more than none).
     """
     gamma = _check_effects(gamma, variant_ids)
-    _check_settings(k_max, alpha, n_restarts, weight_threshold, max_iter, tol, restart_subsample, max_fitted_fraction)
+    _check_settings(k_max, alpha, n_restarts, weight_threshold, max_iter, tol, restart_subsample, max_fitted_fraction,
+                    min_cluster_size)
     n, d = gamma.shape
     cutoff = _null_cutoffs(gamma, null_cutoff, max_fitted_fraction)
     fitted = (np.abs(gamma) > cutoff).any(axis=1)
@@ -277,19 +321,17 @@ def fit_dpgmm(
         init = _kmeanspp_labels(features, k_max, np.random.default_rng(restart_seed))
         post, trace = _cavi(outer_restart, _start_from_labels(outer_restart, init, k_max, prior), prior, max_iter, tol)
         runs.append((post, trace))
-    kstars = np.array([_k_star(_expected_weights(post), weight_threshold) for post, _ in runs])
-    best_elbo = np.array([trace[-1] for _, trace in runs])
-    chosen_k = _most_frequent(kstars, best_elbo)
-    candidates = np.flatnonzero(kstars == chosen_k)
-    best = int(candidates[np.argmax(best_elbo[candidates])])
+    restart_min_size = min_cluster_size * subset.size / n_fitted
+    kstars = np.array([_clusters(outer_restart, post, weight_threshold, restart_min_size)[0].size for post, _ in runs])
+    best = int(np.argmax([trace[-1] for _, trace in runs]))
     post, trace = runs[best]
-    log.info("K* per restart %s; kept K* = %d (%d restarts), best ELBO %.6g (restart %d)",
-             kstars.tolist(), chosen_k, candidates.size, trace[-1], best)
+    n_with_kstar = int((kstars == kstars[best]).sum())
+    log.info("K* per restart %s; best ELBO %.6g (restart %d, K* = %d, reached by %d restarts)",
+             kstars.tolist(), trace[-1], best, kstars[best], n_with_kstar)
     if subset.size < n_fitted:
         post, trace = _cavi(_outer(x), post, prior, max_iter, tol)
-        log.info("refit on all %d fitted variants: K* = %d, ELBO %.6g after %d iterations",
-                 n_fitted, _k_star(_expected_weights(post), weight_threshold), trace[-1], len(trace))
-    return _final_fit(x, post, prior, weight_threshold, fitted, live, cutoff, trace, kstars, candidates.size)
+        log.info("refit on all %d fitted variants: ELBO %.6g after %d iterations", n_fitted, trace[-1], len(trace))
+    return _final_fit(x, post, weight_threshold, min_cluster_size, fitted, live, cutoff, trace, kstars, n_with_kstar)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,7 +361,8 @@ def _check_effects(gamma: np.ndarray, variant_ids: Sequence[str] | None) -> np.n
     return gamma
 
 
-def _check_settings(k_max, alpha, n_restarts, weight_threshold, max_iter, tol, restart_subsample, max_fitted_fraction):
+def _check_settings(k_max, alpha, n_restarts, weight_threshold, max_iter, tol, restart_subsample, max_fitted_fraction,
+                    min_cluster_size):
     problems = {
         "k_max": k_max < 1,
         "alpha": not alpha > 0,
@@ -329,21 +372,27 @@ def _check_settings(k_max, alpha, n_restarts, weight_threshold, max_iter, tol, r
         "tol": not tol > 0,
         "restart_subsample": restart_subsample is not None and restart_subsample < 1,
         "max_fitted_fraction": max_fitted_fraction is not None and not 0 < max_fitted_fraction <= 1,
+        "min_cluster_size": min_cluster_size < 1,
     }
     wrong = [key for key, is_wrong in problems.items() if is_wrong]
     if wrong:
         raise InputError(
             f"mixture setting(s) {wrong} out of range (k_max={k_max}, alpha={alpha}, n_restarts={n_restarts}, "
             f"weight_threshold={weight_threshold}, max_iter={max_iter}, tol={tol}, restart_subsample="
-            f"{restart_subsample}, max_fitted_fraction={max_fitted_fraction}): k_max, n_restarts, max_iter, "
-            "restart_subsample >= 1, alpha > 0, tol > 0, 0 < weight_threshold <= 1, 0 < max_fitted_fraction <= 1."
+            f"{restart_subsample}, max_fitted_fraction={max_fitted_fraction}, min_cluster_size={min_cluster_size}): "
+            "k_max, n_restarts, max_iter, restart_subsample, min_cluster_size >= 1, alpha > 0, tol > 0, "
+            "0 < weight_threshold <= 1, 0 < max_fitted_fraction <= 1."
         )
 
 
 def _null_cutoffs(gamma: np.ndarray, null_cutoff, max_fitted_fraction: float | None) -> np.ndarray:
     """(d,) per-trait cutoffs: a variant is null when |gamma_ij| <= cutoff_j for every trait j."""
     d = gamma.shape[1]
-    if null_cutoff is None:
+    rule = null_cutoff if isinstance(null_cutoff, str) else "fixed"
+    if rule not in (*NULL_RULES, "fixed"):
+        raise InputError(f"null_cutoff must be one of {list(NULL_RULES)} or a number (one or one per trait); "
+                         f"got {null_cutoff!r}.")
+    if rule == "adaptive":
         largest = np.abs(gamma).max(axis=0)
         factor = NULL_RELATIVE_CUTOFF
         if max_fitted_fraction is not None:
@@ -353,13 +402,16 @@ def _null_cutoffs(gamma: np.ndarray, null_cutoff, max_fitted_fraction: float | N
             if rank >= 0:  # at most floor(fraction * n) variants lie strictly above this order statistic
                 factor = max(factor, float(np.partition(relative, rank)[rank]))
         return factor * largest
+    if max_fitted_fraction is not None:
+        log.warning("max_fitted_fraction is ignored: it caps the adaptive null cutoff only (null_cutoff = %r)",
+                    null_cutoff)
+    if rule == "ml-mages":  # every variant with a non-zero effect on some trait is fitted
+        return np.zeros(d)
     cutoff = np.asarray(null_cutoff, dtype=float)
     if cutoff.ndim == 0:
         cutoff = np.full(d, float(cutoff))
     if cutoff.shape != (d,) or not (np.isfinite(cutoff) & (cutoff >= 0)).all():
         raise InputError(f"null_cutoff must be one value or {d} (one per trait), finite and >= 0; got {null_cutoff}.")
-    if max_fitted_fraction is not None:
-        log.warning("max_fitted_fraction is ignored: a fixed null_cutoff was given")
     return cutoff
 
 
@@ -679,21 +731,23 @@ def _k_star(weights: np.ndarray, threshold: float) -> int:
     return int(min(np.searchsorted(cumulative, threshold - 1e-12) + 1, weights.size))
 
 
-def _most_frequent(kstars: np.ndarray, elbos: np.ndarray) -> int:
-    """The most frequent K*; among tied ones, the one reached by the best ELBO."""
-    values, counts = np.unique(kstars, return_counts=True)
-    tied = values[counts == counts.max()]
-    return int(max(tied, key=lambda k: elbos[kstars == k].max()))
-
-
-def _final_fit(x, post, prior, threshold, fitted, live, cutoff, trace, kstars, n_with_kstar) -> MixtureFit:
-    n, d = fitted.size, live.size
-    d_live = x.shape[1]
-    outer = _outer(x)
+def _clusters(outer: np.ndarray, post: _Posterior, threshold: float, min_size: float) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the reported clusters (K*,) and their responsibilities (K*, n): the components
+    reaching ``threshold`` of the weight, less those labelling fewer than ``min_size`` variants
+    (the one labelling the most is kept); see "Clusters" in the module docstring."""
     weights = _expected_weights(post)
     kept = np.argsort(-weights, kind="stable")[: _k_star(weights, threshold)]
-    kept = kept[post.nu[kept] - prior.nu0 >= 1.0]  # drop components holding less than one variant
-    r = _softmax(_log_rho(outer, post)[0][kept])
+    log_rho = _log_rho(outer, post)[0]
+    sizes = np.bincount(log_rho[kept].argmax(axis=0), minlength=kept.size)
+    kept = kept[(sizes >= min_size) | (sizes == sizes.max())]
+    return kept, _softmax(log_rho[kept])
+
+
+def _final_fit(x, post, threshold, min_size, fitted, live, cutoff, trace, kstars, n_with_kstar) -> MixtureFit:
+    n, d = fitted.size, live.size
+    d_live = x.shape[1]
+    weights = _expected_weights(post)
+    kept, r = _clusters(_outer(x), post, threshold, min_size)
     covariances_live = post.scatter[kept] / (post.nu[kept] - d_live - 1)[:, None, None]
     order = np.argsort(-np.trace(covariances_live, axis1=1, axis2=2), kind="stable")
     covariances = np.zeros((kept.size, d, d))
