@@ -38,6 +38,7 @@ rule gpatlas_pheno:
         mem_mb=GPATLAS["mem_mb"],
         runtime=GPATLAS["runtime_min"],
         **slurm_resources(GPATLAS["gpu"]),
+    conda: CONDA_ENV
     script:
         "../../scripts/gpatlas_pheno.py"
 
@@ -67,6 +68,7 @@ rule gpatlas_geno:
         mem_mb=GPATLAS["mem_mb"],
         runtime=GPATLAS["runtime_min"],
         **slurm_resources(GPATLAS["gpu"]),
+    conda: CONDA_ENV
     script:
         "../../scripts/gpatlas_geno.py"
 
@@ -97,6 +99,7 @@ rule gpatlas_evaluate:
         mem_mb=GPATLAS["mem_mb"],
         runtime=GPATLAS["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/gpatlas_evaluate.py"
 
@@ -127,6 +130,7 @@ rule gpatlas_importance:
         mem_mb=GPATLAS["mem_mb"],
         runtime=GPATLAS["runtime_min"],
         **slurm_resources(GPATLAS["gpu"]),
+    conda: CONDA_ENV
     script:
         "../../scripts/gpatlas_importance.py"
 
@@ -150,5 +154,6 @@ rule plot_gpatlas:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/plot_gpatlas.py"

@@ -22,6 +22,7 @@ checkpoint ld_blocks:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/ld_blocks.py"
 
@@ -45,6 +46,7 @@ rule ld_block:
         mem_mb=ld_block_mem_mb,
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/ld_block.py"
 
@@ -63,6 +65,7 @@ rule ld_scores:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/ld_scores.py"
 
@@ -81,5 +84,6 @@ rule plot_ld_blocks:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/plot_ld_blocks.py"

@@ -27,6 +27,7 @@ rule simulate_training:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/simulate_training.py"
 
@@ -53,6 +54,7 @@ rule train_shrinkage:
         mem_mb=SHRINK["mem_mb"],
         runtime=SHRINK["runtime_min"],
         **slurm_resources(SHRINK["gpu"]),
+    conda: CONDA_ENV
     script:
         "../../scripts/train_shrinkage.py"
 
@@ -77,6 +79,7 @@ rule shrink:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/shrink.py"
 
@@ -98,5 +101,6 @@ rule plot_shrinkage:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/plot_shrinkage.py"
