@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-#: Summaries reported by `summary` since the innermost `rule_logging` block began (None: outside any block).
+#: Summaries reported by `rule_summary` since the innermost `rule_logging` block began (None: outside any block).
 _summaries: list[str] | None = None
 
 
-def summary(items: str, figure: str) -> None:
+def rule_summary(items: str, figure: str) -> None:
     """Report a pipeline step's result in brief: what it processed and its key figure.
 
     ``items`` counts the work ("4,980 / 5,000 variants kept", "1,234 variants x 3 traits"), ``figure`` is the number
@@ -34,7 +34,7 @@ def rule_logging(log_path: str | Path) -> Iterator[logging.Logger]:
     """Send logging, warnings and stderr (tqdm progress bars included) to ``log_path``.
 
     A block that succeeds ends the log with one line: ``done: <items>; <key figure>; <s> s, peak memory <MB> MB``
-    (the last `summary` reported inside the block; the process's maximum resident set), or ``done in <s> s, ...``
+    (the last `rule_summary` reported inside the block; the process's maximum resident set), or ``done in <s> s, ...``
     when nothing was reported. An exception escaping the block is logged with its
     traceback and re-raised, so Snakemake marks the job failed and the reason sits in the
     rule's log.

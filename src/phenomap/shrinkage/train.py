@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from phenomap.device import pick
 from phenomap.errors import InputError
 from phenomap.ld.matrix import ld_scores, read_block_ld
+from phenomap.logging import rule_summary
 from phenomap.shrinkage.features import block_features, feature_names, top_neighbours
 from phenomap.shrinkage.model import Ensemble, EnsembleSpec, build_network
 from phenomap.sim.training import SimulatedStats, load_simulations
@@ -220,4 +221,7 @@ def train_shrinkage(
     ensemble = train_ensemble(data, top_t=top_t, **options)
     ensemble = Ensemble(replace(ensemble.spec, settings=[s.__dict__ for s in settings]), ensemble.networks)
     ensemble.save(out_dir)
+    best = [min(curve["val"]) for curve in ensemble.spec.curves]
+    rule_summary(f"trained {len(best)} models on {len(data.y):,} rows from {len(blocks):,} blocks",
+                 f"validation loss {np.mean(best):.4g} (mean of the models' best epochs)")
     return ensemble

@@ -49,6 +49,7 @@ from phenomap.io.plink import Bfile
 from phenomap.io.tables import atomic_path
 from phenomap.ld.blocks import block_variants, named_block
 from phenomap.ld.matrix import BlockLD, impute_centre, ld_scores, read_block_ld
+from phenomap.logging import rule_summary
 
 log = logging.getLogger(__name__)
 
@@ -368,6 +369,8 @@ def simulate_block(
         "block %s (%s): %d variants, %d settings x %d replicates, n=%d, mean z^2 %.3g, %.2f s",
         block, method, m, len(settings), replicates, stats.n, float(np.mean(z**2)), time.perf_counter() - started,
     )
+    rule_summary(f"{m:,} variants x {len(settings)} settings x {replicates} replicates",
+                 f"mean z^2 {np.mean(z**2):.3g}")
 
 
 def load_simulations(paths: Sequence[str | Path]) -> tuple[list[SimulatedStats], list[SimSetting]]:
