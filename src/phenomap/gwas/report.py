@@ -57,7 +57,7 @@ def sumstats_summary(tables: Mapping[str, str | Path], harmonise_logs: Mapping[s
     summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     write_tsv(summary, out)
     rule_summary(f"{len(summary)} traits, {summary.n_variants.max():,} variants",
-                 "lambda_GC " + ", ".join(f"{lam:.3f}" for lam in summary.lambda_gc))
+                 "lambda_GC " + ", ".join(f"{row.trait} {row.lambda_gc:.3f}" for row in summary.itertuples()))
     return summary
 
 

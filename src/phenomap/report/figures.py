@@ -50,7 +50,7 @@ def manhattan_figure(effects_tsv: str | Path, effect_column: str, gene_tests_tsv
     effects, genes = read_tsv(effects_tsv), read_tsv(gene_tests_tsv)
     manhattan(effects, out, value_column=effect_column, genes=genes, q_threshold=q_threshold, title=title)
     rule_summary(f"{len(effects):,} variants, {len(genes):,} genes",
-                 f"{(genes.q < q_threshold).sum()} genes with q < {q_threshold:g} labelled")
+                 f"{(genes.q < q_threshold).sum()} genes with q < {q_threshold:g}")
 
 
 def qq_figure(gene_tests: Mapping[str, str | Path], out: str | Path, *, title: str = "") -> None:
