@@ -6,7 +6,7 @@ from phenomap.logging import rule_logging
 ld = snakemake.params.ld
 with rule_logging(snakemake.log[0]):
     make_ld_blocks(
-        snakemake.input.geno[0].removesuffix(".bed"),
+        snakemake.params.panel,
         snakemake.output.blocks,
         source=snakemake.params.source,
         table=snakemake.input.table or None,

@@ -9,5 +9,6 @@ with rule_logging(snakemake.log[0]):
         snakemake.input.panel[0].removesuffix(".bed"),
         snakemake.output.table,
         snakemake.output.report,
+        snakemake.output.dropped,
         **snakemake.params.options,
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from phenomap.config import ConfigError, check_cohort_inputs, load_schema, validate_config
+from phenomap.config import ConfigError, check_cohort_inputs, check_gene_table, load_schema, validate_config
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
@@ -208,3 +209,14 @@ def test_check_grvsnn_settings__names_bad_keys_values_and_missing_fold_files(tmp
         check_grvsnn_settings(grvsnn | {"baselines": {"ridged": {}}})
     with pytest.raises(ConfigError, match=r"config: grvsnn.fold_file: fold file .*nowhere.tsv does not exist"):
         check_grvsnn_settings(grvsnn | {"fold_file": str(tmp_path / "nowhere.tsv")})
+
+
+def test_check_gene_table__counts_genes_with_a_variant_of_the_ld_matrices(tmp_path):
+    ld = tmp_path / "ld"
+    ld.mkdir()
+    (ld / "blocks.tsv").write_text("chrom\tstart\tstop\tblock\n1\t0\t1000\tb1\n")
+    np.savez(ld / "b1.npz", r=np.eye(2), ids=["v1", "v2"], a1=["A", "C"], a2=["G", "T"], pos=[150, 600], n=100)
+    genes = tmp_path / "genes.tsv"
+    genes.write_text("gene_id\tsymbol\tchrom\tstart\tstop\n1\tG1\t1\t100\t200\n2\tG2\t1\t300\t400\n")
+    assert check_gene_table(genes, str(ld), window=0, ld_matrices=True) == [
+        f"gene table {genes}: 1 of 2 genes contain a variant"]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 import difflib
+import gzip
+import re
 from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
@@ -200,6 +202,8 @@ def check_cohort_inputs(name: str, cohort: Mapping, traits: list[str], covariate
         require_file(cohort["ld_blocks"], "LD block table", f"{key}.ld_blocks")
     for trait, entry in cohort.get("sumstats", {}).items():
         require_file(entry["path"], "summary-statistics file", f"{key}.sumstats.{trait}.path")
+    if "ld_matrices" in cohort:
+        notes.append(check_ld_matrix_inputs(cohort["ld_matrices"], cohort.get("sumstats", {}), key))
     gwas_traits = [t for t in traits if t not in cohort.get("sumstats", {})]
     if "pheno" not in cohort:
         return notes
@@ -241,8 +245,30 @@ def check_cohort_inputs(name: str, cohort: Mapping, traits: list[str], covariate
     return notes
 
 
-def check_gene_table(genes_path: str | Path, bfile_prefix: str, *, window: int) -> list[str]:
-    """Check a gene table against the variant positions of a fileset's .bim before any job runs.
+def check_ld_matrix_inputs(directory: str, sumstats: Mapping, key: str) -> str:
+    """Validate an LD-matrix directory (:func:`phenomap.ld.matrices.check_ld_matrices`) and that every
+    summary-statistics file has the A1 frequencies the training simulation then needs; return a note."""
+    from phenomap.ld.matrices import check_ld_matrices
+
+    try:
+        variants = check_ld_matrices(directory)
+    except InputError as err:
+        raise ConfigError(f"config: {key}.ld_matrices: {err}") from None
+    for trait, entry in sumstats.items():
+        column = (entry.get("columns") or {}).get("A1_FREQ", "A1_FREQ")
+        with (gzip.open if entry["path"].endswith(".gz") else open)(entry["path"], "rt") as fh:
+            header = fh.readline()
+        if column not in re.split(r"[\s,]+", header.strip()):
+            raise ConfigError(f"config: {key}.sumstats.{trait}: {entry['path']} has no allele-frequency column "
+                              f"{column!r}; with `ld_matrices` the frequencies come from the summary statistics: "
+                              "add the column or map it with columns: {A1_FREQ: <column>}.")
+    return (f"LD matrices {directory}: {variants.block.nunique():,} blocks, {len(variants):,} variants "
+            "(checked: files, shapes, symmetry, positive semi-definiteness, IDs, alleles, positions)")
+
+
+def check_gene_table(genes_path: str | Path, reference: str, *, window: int, ld_matrices: bool = False) -> list[str]:
+    """Check a gene table against the variant positions of the LD reference before any job runs: a fileset's
+    .bim (``reference`` a PLINK prefix) or, with ``ld_matrices``, the variants of an LD-matrix directory.
 
     Raises ConfigError when the table cannot be read or its coordinates are not on the genome
     and build of the variants (:func:`phenomap.genes.enrichment.check_gene_coordinates`);
@@ -250,14 +276,15 @@ def check_gene_table(genes_path: str | Path, bfile_prefix: str, *, window: int) 
     """
     from phenomap.genes.enrichment import assign_genes, check_gene_coordinates, read_gene_table
     from phenomap.io.plink import read_bim
+    from phenomap.ld.matrices import matrix_variants
 
     try:
         genes = read_gene_table(genes_path)
-        variants = read_bim(bfile_prefix)[["CHROM", "POS"]]
+        variants = (matrix_variants(reference) if ld_matrices else read_bim(reference))[["CHROM", "POS"]]
         gene, _ = assign_genes(variants, genes, window=window)
         per_gene = np.bincount(gene, minlength=len(genes))
         check_gene_coordinates(genes, variants, per_gene, window=window, genes_source=f"gene table {genes_path}",
-                               variants_source=f"variants of {bfile_prefix}.bim")
+                               variants_source=f"variants of {reference}" + ("" if ld_matrices else ".bim"))
     except InputError as err:
         raise ConfigError(f"config: genes: {err}") from None
     return [f"gene table {genes_path}: {int((per_gene > 0).sum()):,} of {len(genes):,} genes contain a variant"]

@@ -627,3 +627,53 @@ def test_read_sumstats__real_plink2_error_codes(rng, write_plink, tmp_path):
     assert result.table.ID.tolist() == ["1:1000", "1:5000"]
     written = pd.read_csv(tmp_path / "h.log.tsv", sep="\t").set_index("reason")
     assert written.loc["plink2_error"].tolist() == [3, "1:2000"]
+
+
+def test_harmonise_to_ld_matrix_variants_matches_a_brute_force_allele_join(rng, tmp_path):
+    """LD matrices as the reference: every sumstats row compared with its variant's alleles one by one."""
+    complement = dict(zip("ACGT", "TGCA"))
+    pairs = [("A", "G"), ("C", "T"), ("A", "C"), ("G", "T"), ("A", "T"), ("C", "G")]
+    m = 300
+    alleles = [pairs[i] for i in rng.integers(0, len(pairs), m)]
+    variants = pd.DataFrame({"CHROM": "1", "POS": np.arange(m) + 100, "ID": [f"v{j}" for j in range(m)],
+                             "A1": [a for a, _ in alleles], "A2": [b for _, b in alleles], "ldscore": 1.0})
+    write_tsv(variants, tmp_path / "variants.tsv")
+    case = rng.integers(0, 5, m)  # 0 same, 1 swapped, 2 other strand, 3 other strand swapped, 4 other alleles
+    rows = []
+    for j, (p1, p2) in enumerate(alleles):
+        a1, a2 = [(p1, p2), (p2, p1), (complement[p1], complement[p2]), (complement[p2], complement[p1]),
+                  ("G", "GA")][case[j]]
+        rows.append((f"v{j}", a1, a2, rng.uniform(0.05, 0.95), rng.normal(), 0.1))
+    rows.append(("absent", "A", "G", 0.3, 0.5, 0.1))
+    ss = pd.DataFrame(rows, columns=["ID", "A1", "A2", "A1_FREQ", "BETA", "SE"]).assign(N=1000)
+    ss.to_csv(tmp_path / "ss.tsv", sep="\t", index=False)
+
+    result = harmonise_sumstats(tmp_path / "ss.tsv", tmp_path / "variants.tsv", tmp_path / "out.tsv",
+                                tmp_path / "log.tsv", tmp_path / "dropped.tsv", ld_matrices=True)
+
+    expected, reasons = [], {}
+    for (vid, a1, a2, freq, beta, _), (p1, p2) in zip(rows, alleles + [(None, None)]):
+        if p1 is None:
+            reasons[vid] = "not_in_panel"
+        elif {p1, p2} == {complement[p1], complement[p2]}:  # A/T or C/G: no panel frequency to orient it
+            reasons[vid] = "ambiguous" if (a1, a2) in ((p1, p2), (p2, p1)) else "allele_mismatch"
+        elif (a1, a2) in ((p1, p2), (complement[p1], complement[p2])):
+            expected.append((vid, p1, p2, freq, beta))
+        elif (a1, a2) in ((p2, p1), (complement[p2], complement[p1])):
+            expected.append((vid, p1, p2, 1 - freq, -beta))
+        else:
+            reasons[vid] = "allele_mismatch"
+    expected = pd.DataFrame(expected, columns=["ID", "A1", "A2", "A1_FREQ", "BETA"])
+    pd.testing.assert_frame_equal(result.table[["ID", "A1", "A2", "A1_FREQ", "BETA"]], expected)
+    dropped = pd.read_csv(tmp_path / "dropped.tsv", sep="\t")
+    assert dict(zip(dropped.ID, dropped.reason)) == reasons
+    log = pd.read_csv(tmp_path / "log.tsv", sep="\t").set_index("reason").n
+    assert log["not_in_panel"] == 1 and log["matched"] == len(expected)
+
+
+def test_harmonise_to_ld_matrix_variants_needs_allele_frequencies(tmp_path):
+    write_tsv(pd.DataFrame({"CHROM": ["1"], "POS": [1], "ID": ["v1"], "A1": ["A"], "A2": ["G"]}), tmp_path / "v.tsv")
+    (tmp_path / "ss.tsv").write_text("ID\tA1\tA2\tBETA\tSE\tN\nv1\tA\tG\t0.1\t0.1\t100\n")
+    with pytest.raises(InputError, match="has no A1 allele frequencies .* columns: {A1_FREQ: <column>}"):
+        harmonise_sumstats(tmp_path / "ss.tsv", tmp_path / "v.tsv", tmp_path / "o.tsv", tmp_path / "l.tsv",
+                           ld_matrices=True)

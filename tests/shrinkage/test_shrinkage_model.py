@@ -80,6 +80,7 @@ def test_ensemble__save_load_round_trip_gives_identical_predictions(trained, tmp
     ensemble.save(tmp_path / "model")
     loaded = Ensemble.load(tmp_path / "model", top_t=TOP_T)
     np.testing.assert_array_equal(loaded.predict(X), ensemble.predict(X))
+    np.testing.assert_array_equal(loaded.predictive(X), ensemble.predictive(X))
     spec = json.loads((tmp_path / "model/ensemble.json").read_text())
     assert spec["architecture"] == "2L" and len(spec["curves"]) == 3 and spec["top_t"] == TOP_T
 
@@ -92,6 +93,26 @@ def test_ensemble__load_rejects_a_different_feature_set(trained, tmp_path):
         Ensemble.load(tmp_path)
 
 
+def test_ensemble__load_asks_to_retrain_an_ensemble_without_variance_networks(trained, tmp_path):
+    trained[2].save(tmp_path / "model")
+    spec_path = tmp_path / "model/ensemble.json"
+    spec = json.loads(spec_path.read_text())
+    del spec["predictive_sd"]  # as written by phenomap before the variance networks
+    spec_path.write_text(json.dumps(spec))
+    with pytest.raises(InputError, match="no variance networks.*retrain"):
+        Ensemble.load(tmp_path / "model", top_t=TOP_T)
+
+
+def test_predictive__is_the_members_mixture_by_the_law_of_total_variance(trained):
+    ensemble = trained[2]
+    X = np.random.default_rng(1).normal(size=(30, 2 * TOP_T + 4)).astype(np.float32)
+    means, variances = ensemble.predict(X), ensemble.predict_variance(X)
+    mean, sd = ensemble.predictive(X)
+    np.testing.assert_allclose(mean, means.mean(axis=0))
+    second_moment = (variances + means**2).mean(axis=0)  # E[b²] of the equal-weight mixture
+    np.testing.assert_allclose(sd**2, second_moment - mean**2, rtol=1e-9, atol=1e-12)
+
+
 def test_train_ensemble__same_seed_gives_identical_weights():
     rng = np.random.default_rng(5)
     G = ld_block_genotypes(rng, n=400, m=20)
@@ -101,7 +122,7 @@ def test_train_ensemble__same_seed_gives_identical_weights():
     data = training_data([(sims, r)], top_t=TOP_T, causal_weight=2.0)
     opts = {**OPTIONS, "epochs": 3}
     a, b = train_ensemble(data, seed=9, **opts), train_ensemble(data, seed=9, **opts)
-    for na, nb in zip(a.networks, b.networks):
+    for na, nb in zip(a.networks + a.variance_networks, b.networks + b.variance_networks):
         for (ka, va), (kb, vb) in zip(na.state_dict().items(), nb.state_dict().items()):
             assert ka == kb and torch.equal(va, vb)
     c = train_ensemble(data, seed=10, **opts)

@@ -57,6 +57,7 @@ PATHS = {
     "gwas": "results/{cohort}/gwas/{trait}.tsv",
     "sumstats": "results/{cohort}/sumstats/{trait}.tsv",
     "harmonise_log": "results/{cohort}/sumstats/{trait}.harmonise.tsv",
+    "harmonise_dropped": "results/{cohort}/sumstats/{trait}.dropped.tsv",
     "gwas_summary": "results/{cohort}/summary/gwas.tsv",
     "cohort_summary": "results/{cohort}/summary.md",
     "gwas_figure": "results/{cohort}/figures/gwas/{trait}.png",
@@ -156,6 +157,18 @@ def has_genotypes(cohort):
     return is_toy(cohort) or "bfile" in COHORTS[cohort]
 
 
+def has_ld_matrices(cohort):
+    """True for cohorts whose LD reference is per-block LD matrices (`ld_matrices`), not genotypes."""
+    return "ld_matrices" in COHORTS[cohort]
+
+
+def cohorts_pattern(ld_matrices):
+    """Wildcard pattern of the cohorts with (True) or without (False) `ld_matrices`: the LD and simulation rules
+    that read genotypes and their LD-matrix counterparts each take one kind."""
+    names = [c for c in COHORTS if has_ld_matrices(c) == ld_matrices]
+    return "|".join(names) if names else "(?!)"
+
+
 def has_phenotypes(cohort):
     """True for cohorts with genotypes and phenotypes (the GWAS and G->P stages run)."""
     return is_toy(cohort) or ("bfile" in COHORTS[cohort] and "pheno" in COHORTS[cohort])
@@ -171,8 +184,18 @@ def check_cohort(cohort):
         if clash:
             raise config_error(cohort, f"a toy cohort cannot also give {clash}")
         return
-    if "bfile" not in c and "ld_panel" not in c:
-        raise config_error(cohort, "give `toy`, or `bfile` (genotypes), or `sumstats` with `ld_panel`")
+    if "ld_matrices" in c:
+        clash = sorted(set(c) & {"bfile", "pheno", "covar", "pedigree", "relationship", "ld_panel", "ld_blocks"})
+        if clash:
+            raise config_error(cohort, f"`ld_matrices` is the LD reference of a summary-statistics cohort: it cannot "
+                                       f"also give {clash} (its blocks are the matrices'; use `ld_panel` for LD from "
+                                       "genotypes)")
+        if config["shrinkage"]["simulation"] == "individual":
+            raise config_error(cohort, "the individual-level training simulation needs genotypes, and LD matrices "
+                                       "have none: set shrinkage.simulation: summary")
+    elif "bfile" not in c and "ld_panel" not in c:
+        raise config_error(cohort, "give `toy`, or `bfile` (genotypes), or `sumstats` with `ld_panel` or "
+                                   "`ld_matrices`")
     if "pheno" not in c and "sumstats" not in c:
         raise config_error(cohort, "give `pheno` (to run a GWAS) or `sumstats` (external results)")
     if "pheno" in c and "bfile" not in c:
@@ -202,7 +225,23 @@ def ld_reference(cohort):
 
 
 def ld_reference_files(wildcards):
+    """The LD reference's PLINK files; none for a cohort given as LD matrices."""
+    return [] if has_ld_matrices(wildcards.cohort) else bfile_files(ld_reference(wildcards.cohort))
+
+
+def harmonise_panel(wildcards):
+    """What summary statistics are harmonised to: the LD reference's PLINK files, or the variants (LD scores) of
+    the LD matrices."""
+    if has_ld_matrices(wildcards.cohort):
+        return [PATHS["ld_scores"].format(cohort=wildcards.cohort)]
     return bfile_files(ld_reference(wildcards.cohort))
+
+
+def matrix_block_file(wildcards):
+    """The user's LD-matrix file of one block (the `file` column of the imported block table)."""
+    table = checkpoints.ld_blocks.get(cohort=wildcards.cohort).output.blocks
+    with open(table) as fh:
+        return next(row["file"] for row in csv.DictReader(fh, delimiter="\t") if row["block"] == wildcards.block)
 
 
 def qc_source(wildcards):
@@ -230,12 +269,17 @@ def ld_blocks_setting(cohort):
 
 
 def ld_blocks_source(cohort):
-    """`shipped`, `data`, or `file` when the setting is a path to the user's block table."""
+    """`matrices` (the blocks of `ld_matrices`), `shipped`, `data`, or `file` when the setting is a path to the
+    user's block table."""
+    if has_ld_matrices(cohort):
+        return "matrices"
     setting = ld_blocks_setting(cohort)
     return setting if setting in ("shipped", "data") else "file"
 
 
 def ld_blocks_table(cohort):
+    if has_ld_matrices(cohort):
+        return str(Path(COHORTS[cohort]["ld_matrices"]) / "blocks.tsv")
     return ld_blocks_setting(cohort) if ld_blocks_source(cohort) == "file" else None
 
 
@@ -278,7 +322,8 @@ def sumstats_options(wildcards):
     with a separate `ld_panel` it is harmonised like external statistics.
     """
     entry = external_sumstats(wildcards.cohort, wildcards.trait)
-    common = dict(ambiguous_margin=config["harmonise"]["ambiguous_margin"])
+    common = dict(ambiguous_margin=config["harmonise"]["ambiguous_margin"],
+                  ld_matrices=has_ld_matrices(wildcards.cohort))
     if entry is None:
         own_reference = not COHORTS[wildcards.cohort].get("ld_panel")
         return common | dict(fmt="generic", columns=None, n=None, allow_missing=True, match_by="id",
@@ -478,9 +523,11 @@ def check_inputs():
                 notes.append("no gene table (`genes: none`, or no `genes`/`build`): gene tests, gene summaries and "
                              "gene figures are skipped; every other stage runs")
             else:
-                reference = COHORTS[cohort].get("ld_panel") or COHORTS[cohort]["bfile"]
+                c = COHORTS[cohort]
+                reference = c.get("ld_matrices") or c.get("ld_panel") or c["bfile"]
                 if not (made_by_the_workflow(genes) or made_by_the_workflow(reference)):
-                    notes += check_gene_table(genes, reference, window=config["genes"]["window"])
+                    notes += check_gene_table(genes, reference, window=config["genes"]["window"],
+                                              ld_matrices=has_ld_matrices(cohort))
         except ConfigError as err:
             problems.append(str(err))
             continue

@@ -83,13 +83,14 @@ rule gwas:
 
 
 rule sumstats:
-    """Harmonise one trait's summary statistics to the LD reference (IDs, alleles, strand)."""
+    """Harmonise one trait's summary statistics to the LD reference (IDs, alleles, strand); list the rows left out."""
     input:
         source=sumstats_source,
-        panel=ld_reference_files,
+        panel=harmonise_panel,
     output:
         table=PATHS["sumstats"],
         report=PATHS["harmonise_log"],
+        dropped=PATHS["harmonise_dropped"],
     params:
         options=sumstats_options,
     log:

@@ -6,6 +6,8 @@ SHRINK = config["shrinkage"]
 
 rule simulate_training:
     """Simulated GWAS (true and estimated effects) on one LD block, for every grid setting."""
+    wildcard_constraints:
+        cohort=cohorts_pattern(ld_matrices=False),
     input:
         geno=ld_reference_files,
         blocks=PATHS["ld_blocks"],
@@ -30,6 +32,35 @@ rule simulate_training:
     conda: CONDA_ENV
     script:
         "../../scripts/simulate_training.py"
+
+
+rule simulate_training_from_matrices:
+    """Summary-level simulated GWAS on one block of LD matrices, A1 frequencies from the cohort's summary statistics."""
+    wildcard_constraints:
+        cohort=cohorts_pattern(ld_matrices=True),
+    input:
+        ld=PATHS["ld_block"],
+        sumstats=lambda wc: [PATHS["sumstats"].format(cohort=wc.cohort, trait=t) for t in traits(wc.cohort)],
+        blocks=PATHS["ld_blocks"],
+    output:
+        PATHS["shrink_sims"],
+    params:
+        grid=SHRINK["grid"],
+        replicates=SHRINK["replicates"],
+        n=SHRINK["sim_n"],
+        m_total=lambda wc, input: total_block_variants(input.blocks),
+        seed=config["seed"] + SEED_OFFSETS["simulate_training"],
+    log:
+        "logs/simulate_training/{cohort}/{block}.log",
+    benchmark:
+        "benchmarks/simulate_training/{cohort}/{block}.tsv"
+    resources:
+        mem_mb=config["resources"]["default_mem_mb"],
+        runtime=config["resources"]["runtime_min"],
+        **slurm_resources(),
+    conda: CONDA_ENV
+    script:
+        "../../scripts/simulate_training_from_matrices.py"
 
 
 rule train_shrinkage:

@@ -20,7 +20,7 @@ from scipy.special import ndtr
 
 from phenomap.errors import InputError
 from phenomap.io.plink import Bfile, normalise_chrom
-from phenomap.io.tables import write_tsv
+from phenomap.io.tables import read_tsv, write_tsv
 from phenomap.logging import rule_summary
 
 log = logging.getLogger(__name__)
@@ -65,10 +65,14 @@ class Harmonised:
         ``swapped``, ``strand_flipped`` and ``ambiguous_by_freq`` (among the matched: A1 was
         the panel's A2, the alleles were on the other strand, a strand-ambiguous variant
         was oriented by allele frequency) and ``panel_without_sumstats``.
+    dropped : DataFrame ``CHROM POS ID A1 A2 reason``: every sumstats row left out by the
+        harmonisation (reasons ``not_in_panel``, ``ambiguous``, ``allele_mismatch``,
+        ``duplicate``), in file order; rows dropped on reading are only counted in ``log``.
     """
 
     table: pd.DataFrame
     log: pd.DataFrame
+    dropped: pd.DataFrame
 
 
 def read_sumstats(
@@ -443,6 +447,8 @@ def harmonise(
     counts = {reason: dropped_on_read.get(reason, (0, pd.NA)) for reason in DROP_REASONS}
     counts |= {reason: (len(rows), ss.ID.iloc[rows[0]] if len(rows) else pd.NA) for reason, rows in drop_rows.items()}
     counts |= _match_counts(panel, kept.panel.to_numpy(), swapped, flipped, kept.by_freq.to_numpy())
+    dropped = pd.concat([ss.iloc[rows][["CHROM", "POS", "ID", "A1", "A2"]].assign(reason=reason)
+                         for reason, rows in drop_rows.items()]).sort_index()
     log_table = pd.DataFrame(
         [(reason, n, example) for reason, (n, example) in counts.items()], columns=["reason", "n", "example_id"]
     )
@@ -471,7 +477,7 @@ def harmonise(
     table["SE"] = stats.SE
     table["Z"] = sign * stats.Z
     table["P"] = stats.P
-    return Harmonised(table=table[CONTRACT_COLUMNS], log=log_table)
+    return Harmonised(table=table[CONTRACT_COLUMNS], log=log_table, dropped=dropped.reset_index(drop=True))
 
 
 def _panel_frequencies(panel_a1_freq: np.ndarray | None, m: int, margin: float) -> np.ndarray:
@@ -618,6 +624,7 @@ def harmonise_sumstats(
     panel_prefix: str | Path,
     out: str | Path,
     out_log: str | Path,
+    out_dropped: str | Path | None = None,
     *,
     fmt: str = "auto",
     columns: dict[str, str] | None = None,
@@ -627,27 +634,48 @@ def harmonise_sumstats(
     same_genotypes: bool = False,
     ambiguous_margin: float = 0.1,
     chunk: int = 4096,
+    ld_matrices: bool = False,
 ) -> Harmonised:
-    """Read ``src``, harmonise it to the ``panel_prefix`` fileset, write both TSVs.
+    """Read ``src``, harmonise it to the ``panel_prefix`` fileset, write the TSVs.
 
-    ``out`` receives the contract table and ``out_log`` the ``reason n example_id`` log,
-    each atomically. Arguments are those of :func:`read_sumstats` and :func:`harmonise`.
+    ``out`` receives the contract table, ``out_log`` the ``reason n example_id`` log and
+    ``out_dropped`` (if given) the rows left out (``Harmonised.dropped``), each atomically.
+    Arguments are those of :func:`read_sumstats` and :func:`harmonise`.
+
+    With ``ld_matrices``, ``panel_prefix`` is instead a variant table ``CHROM POS ID A1 A2``
+    (the LD scores of LD matrices): there are no genotypes, so the A1 frequencies, which the
+    training simulation then takes from the summary statistics, are required (InputError
+    without an A1_FREQ column), and strand-ambiguous variants are dropped (there are no
+    panel frequencies to orient them).
+
     For external statistics with an A1_FREQ column, the panel A1 frequencies of its
     strand-ambiguous variants found in the sumstats (by ID or CHROM:POS) are computed
     from its genotypes, reading ``chunk`` variants at once (memory ~ samples x chunk x 4
     bytes); no genotype is read otherwise.
     """
     sumstats = read_sumstats(src, fmt=fmt, columns=columns, n=n, allow_missing=allow_missing)
-    panel = Bfile.open(panel_prefix)
     panel_freq = None
-    if not same_genotypes and sumstats.A1_FREQ.notna().any():
-        panel_freq = panel_a1_freq(panel, _ambiguous_candidates(sumstats, panel.bim), chunk=chunk)
+    if ld_matrices:
+        if sumstats.A1_FREQ.isna().all():
+            raise InputError(
+                f"{src} has no A1 allele frequencies (column A1_FREQ): a cohort whose LD reference is LD matrices "
+                "takes the frequencies from its summary statistics; add the column or map it with "
+                "columns: {A1_FREQ: <column>}."
+            )
+        panel_bim = read_tsv(panel_prefix)[["CHROM", "POS", "ID", "A1", "A2"]]
+    else:
+        panel = Bfile.open(panel_prefix)
+        panel_bim = panel.bim
+        if not same_genotypes and sumstats.A1_FREQ.notna().any():
+            panel_freq = panel_a1_freq(panel, _ambiguous_candidates(sumstats, panel.bim), chunk=chunk)
     result = harmonise(
-        sumstats, panel.bim, match_by=match_by, source=str(src), same_genotypes=same_genotypes,
+        sumstats, panel_bim, match_by=match_by, source=str(src), same_genotypes=same_genotypes,
         panel_a1_freq=panel_freq, ambiguous_margin=ambiguous_margin,
     )
     write_tsv(result.table, out)
     write_tsv(result.log, out_log)
+    if out_dropped is not None:
+        write_tsv(result.dropped, out_dropped)
     counts = result.log.set_index("reason")["n"]
     rule_summary(f"{len(sumstats):,} variants of {Path(src).name}",
                  f"matched {len(result.table):,} to the panel ({counts['swapped']:,} allele-swapped)")

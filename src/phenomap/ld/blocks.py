@@ -47,7 +47,7 @@ OUTPUT_COLUMNS = ["chrom", "start", "stop", "block", "n_variants", "first_id", "
 #: Header names accepted for the three block columns (compared lower-case, without '#').
 HEADER_ALIASES = {"chr": "chrom", "chromosome": "chrom", "chromstart": "start", "end": "stop", "chromend": "stop"}
 BUILD_ALIASES = {"hg19": "hg19", "grch37": "hg19", "hg38": "hg38", "grch38": "hg38"}
-SOURCES = ("shipped", "file", "data")
+SOURCES = ("shipped", "file", "data", "matrices")
 
 
 def canonical_build(build: str) -> str:
@@ -335,7 +335,7 @@ def split_oversized(profile: np.ndarray, boundaries: np.ndarray, *, min_size: in
 
 
 def make_ld_blocks(
-    panel_prefix: str | Path,
+    panel_prefix: str | Path | None,
     out_tsv: str | Path,
     out_report: str | Path | None = None,
     *,
@@ -354,15 +354,17 @@ def make_ld_blocks(
 
     Parameters
     ----------
-    panel_prefix : PLINK fileset of the LD reference.
+    panel_prefix : PLINK fileset of the LD reference (None for ``source="matrices"``).
     out_tsv : the block table, columns ``chrom start stop block n_variants first_id last_id``;
         ``block`` is ``{chrom}_{index:04d}`` (1-based within the chromosome), coordinates
         follow the module's convention; rows sorted by chromosome then start.
     out_report : optional per-chromosome TSV ``chrom n_variants n_outside example_outside
         table_blocks empty_blocks split_blocks blocks`` (table columns NA for ``data``).
     source : ``"shipped"`` (``population`` + ``build`` table from ``resources_dir``),
-        ``"file"`` (the table at ``table``) or ``"data"`` (:func:`partition` of each
-        chromosome with ``target_variants``, ``min_variants``, ``max_variants``).
+        ``"file"`` (the table at ``table``), ``"data"`` (:func:`partition` of each
+        chromosome with ``target_variants``, ``min_variants``, ``max_variants``) or
+        ``"matrices"`` (the blocks of the LD-matrix directory of the table ``table``, as
+        :func:`phenomap.ld.matrices.import_block_table` writes them; no panel is read).
     window, chunk : see :func:`cross_ld_profile`.
 
     Gaps are scored with :func:`cross_ld_profile`, scaled up to a full window where a
@@ -386,6 +388,10 @@ def make_ld_blocks(
         )
     if window < 1 or chunk < 1:
         raise InputError(f"LD window and chunk must be >= 1, got window={window}, chunk={chunk}.")
+    if source == "matrices":
+        from phenomap.ld.matrices import import_block_table  # it imports this module
+
+        return import_block_table(Path(table).parent, out_tsv)
     if source == "shipped":
         if population is None or build is None:
             raise InputError("shipped LD blocks need the cohort's `population` and `build`.")

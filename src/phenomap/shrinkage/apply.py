@@ -1,8 +1,9 @@
 """Shrinking a trait's harmonised summary statistics block by block, with any method.
 
 ``method="nn"`` applies a trained ensemble: ``BETA_SHRUNK`` is the ensemble mean and
-``BETA_SHRUNK_SD`` the standard deviation across members (a per-variant spread the paper does
-not give; it reflects model disagreement, not full posterior uncertainty). The baselines of
+``BETA_SHRUNK_SD`` its predictive SD (each member's variance network plus the members'
+disagreement, :meth:`~phenomap.shrinkage.model.Ensemble.predictive`; the paper gives none): an
+estimate of the posterior SD of β under the training simulations' prior. The baselines of
 :mod:`phenomap.shrinkage.baselines` give ``BETA_SHRUNK`` only (``BETA_SHRUNK_SD`` is NA).
 """
 
@@ -30,13 +31,13 @@ METHODS = ("nn", *baselines.METHODS)
 
 
 def nn_shrink(beta_hat: np.ndarray, se: np.ndarray, r: np.ndarray, n: int, ensemble: Ensemble) -> tuple[np.ndarray, np.ndarray]:
-    """Ensemble mean and SD of the shrunk per-allele effects of one block, each (m,).
+    """Shrunk per-allele effects of one block and their predictive SDs, each (m,), trait units per allele.
 
     LD scores are the plain within-block sums of r² (as in training).
     """
     X = block_features(beta_hat, se, ld_scores(r, n, adjust=False), top_neighbours(r, ensemble.spec.top_t))
-    pred = ensemble.predict(X) * se[None, :]
-    return pred.mean(axis=0), pred.std(axis=0)
+    mean, sd = ensemble.predictive(X)
+    return mean * se, sd * se
 
 
 def shrink_block(

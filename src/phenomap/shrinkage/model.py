@@ -4,6 +4,13 @@ Architectures (ML-MAGES): ``2L`` = 64 → 8 hidden units, ``3L`` = 64 → 32 →
 layer Linear → BatchNorm → ReLU → Dropout, then a linear output; ``linear`` = the output
 layer alone. Inputs are standardised with the training features' mean and SD, which are
 saved with the models, so a saved ensemble is self-contained.
+
+Each member is a pair: a mean network predicting β_j/SE_j and a variance network of the same
+architecture predicting log σ²_j, the log of the mean squared error of that member's prediction
+given the features (see :mod:`phenomap.shrinkage.train`). :meth:`Ensemble.predictive` combines
+the K members as an equal-weight mixture, by the law of total variance:
+mean = (1/K) Σ μ_k, variance = (1/K) Σ σ²_k + (1/K) Σ (μ_k − mean)². Ensembles saved before the
+variance networks existed do not load (they must be retrained).
 """
 
 from __future__ import annotations
@@ -21,6 +28,10 @@ from phenomap.io.tables import atomic_path
 
 HIDDEN = {"2L": (64, 8), "3L": (64, 32, 8), "linear": ()}
 SPEC_FILE = "ensemble.json"
+PREDICTIVE_SD = (
+    "sqrt(mean over members of the variance network's sigma^2 + variance of the members' means), "
+    "z scale; multiply by SE for per-allele SDs"
+)
 
 
 def build_network(n_features: int, architecture: str, dropout: float) -> nn.Sequential:
@@ -48,6 +59,7 @@ class EnsembleSpec:
     dropout: float
     seeds: list[int]
     target: str = "beta / se (z scale); multiply by SE for per-allele effects"
+    predictive_sd: str = PREDICTIVE_SD
     curves: list[dict] = field(default_factory=list)
     settings: list[dict] = field(default_factory=list)
     training: dict = field(default_factory=dict)
@@ -55,27 +67,41 @@ class EnsembleSpec:
 
 @dataclass
 class Ensemble:
-    """K trained networks of one architecture plus their spec."""
+    """K trained (mean, variance) network pairs of one architecture plus their spec."""
 
     spec: EnsembleSpec
     networks: list[nn.Sequential]
+    variance_networks: list[nn.Sequential]
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """Predictions of every member on features X (n, F): (K, n) float64, z scale."""
+    def _outputs(self, networks: list[nn.Sequential], X: np.ndarray) -> np.ndarray:
         mean = np.asarray(self.spec.feature_mean, dtype=np.float32)
         std = np.asarray(self.spec.feature_std, dtype=np.float32)
         x = torch.from_numpy(((np.asarray(X, dtype=np.float32) - mean) / std).astype(np.float32))
         with torch.no_grad():
-            out = [net.eval()(x).squeeze(1).double().numpy() for net in self.networks]
-        return np.stack(out)
+            return np.stack([net.eval()(x).squeeze(1).double().numpy() for net in networks])
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Mean predictions of every member on features X (n, F): (K, n) float64, z scale."""
+        return self._outputs(self.networks, X)
+
+    def predict_variance(self, X: np.ndarray) -> np.ndarray:
+        """Each member's predictive variance σ²_k on features X (n, F): (K, n) float64, z² scale."""
+        return np.exp(self._outputs(self.variance_networks, X))
+
+    def predictive(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mixture mean and SD of the members on features X (n, F): two (n,) arrays, z scale."""
+        means = self.predict(X)
+        variance = self.predict_variance(X).mean(axis=0) + means.var(axis=0)
+        return means.mean(axis=0), np.sqrt(variance)
 
     def save(self, directory: str | Path) -> None:
-        """Write ``model_{k}.pt`` state dicts and ``ensemble.json`` (written last, atomically)."""
+        """Write ``model_{k}.pt``, ``variance_{k}.pt`` state dicts and ``ensemble.json`` (last, atomically)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        for k, net in enumerate(self.networks):
-            with atomic_path(directory / f"model_{k}.pt") as tmp:
-                torch.save(net.state_dict(), tmp)
+        for kind, networks in (("model", self.networks), ("variance", self.variance_networks)):
+            for k, net in enumerate(networks):
+                with atomic_path(directory / f"{kind}_{k}.pt") as tmp:
+                    torch.save(net.state_dict(), tmp)
         with atomic_path(directory / SPEC_FILE) as tmp:
             tmp.write_text(json.dumps(asdict(self.spec), indent=1))
 
@@ -86,7 +112,14 @@ class Ensemble:
         spec_path = directory / SPEC_FILE
         if not spec_path.is_file():
             raise InputError(f"{directory} holds no {SPEC_FILE}: not a trained shrinkage ensemble.")
-        spec = EnsembleSpec(**json.loads(spec_path.read_text()))
+        fields = json.loads(spec_path.read_text())
+        if fields.get("predictive_sd") != PREDICTIVE_SD:
+            raise InputError(
+                f"{spec_path} was trained by an older phenomap whose ensembles have no variance networks "
+                "(BETA_SHRUNK_SD was the spread across members, not a predictive SD): retrain it "
+                "(delete the model directory and rerun the workflow)."
+            )
+        spec = EnsembleSpec(**fields)
         if top_t is not None and spec.top_t != top_t:
             raise InputError(
                 f"{spec_path} was trained with top_t={spec.top_t} neighbours but shrinkage.top_t is {top_t}; "
@@ -96,9 +129,12 @@ class Ensemble:
 
         if spec.features != feature_names(spec.top_t):
             raise InputError(f"{spec_path} lists features {spec.features}, which this phenomap version does not build.")
-        networks = []
-        for k in range(len(spec.seeds)):
-            net = build_network(len(spec.features), spec.architecture, spec.dropout)
-            net.load_state_dict(torch.load(directory / f"model_{k}.pt", weights_only=True))
-            networks.append(net.eval())
-        return cls(spec, networks)
+        def load_networks(kind: str) -> list[nn.Sequential]:
+            networks = []
+            for k in range(len(spec.seeds)):
+                net = build_network(len(spec.features), spec.architecture, spec.dropout)
+                net.load_state_dict(torch.load(directory / f"{kind}_{k}.pt", weights_only=True))
+                networks.append(net.eval())
+            return networks
+
+        return cls(spec, load_networks("model"), load_networks("variance"))

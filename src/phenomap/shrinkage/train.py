@@ -6,6 +6,18 @@ weights make it the per-allele-scale MSE (weight ∝ SE_j², since β̃_j = SE_j
 with ``causal_weight`` extra weight on variants whose true effect is non-zero. Each ensemble
 member is trained on its own random subset of the rows, with early stopping on a held-out
 set of whole (block, replicate) groups so that validation rows share no GWAS with training rows.
+
+Uncertainty: after its mean network is trained (and frozen), each member trains a variance
+network on the same rows, whose output is log σ² of a zero-mean Gaussian for the member's
+residual y − μ, by the Gaussian negative log-likelihood (unweighted, early-stopped on the same
+validation groups). Its minimiser is σ²(x) = E[(β/SE − μ(x))² | features x]: under the
+simulation prior, the posterior variance of β/SE around the member's estimate. A separate
+network (rather than a second output trained jointly) leaves the point estimate exactly as it
+was; a Gaussian likelihood is enough because only the second moment is used.
+:meth:`~phenomap.shrinkage.model.Ensemble.predictive` adds the members' disagreement by the
+law of total variance. The posterior of a sparse prior is far from Gaussian (a spike at the
+shrunk estimate plus a wide slab), so β̃ ± 1.96 SD covers more than 95 % of all variants and
+fewer of the causal ones, as the exact posterior's does (``bench/shrinkage_coverage.py``).
 """
 
 from __future__ import annotations
@@ -75,6 +87,7 @@ def fit_network(
     weight: np.ndarray,
     val: np.ndarray,
     *,
+    loss: str = "mse",
     architecture: str,
     dropout: float,
     epochs: int,
@@ -85,11 +98,16 @@ def fit_network(
     device: torch.device,
     desc: str | None = None,
 ) -> tuple[torch.nn.Sequential, dict]:
-    """Train one network on rows ``~val``, early-stopping on rows ``val`` (weighted MSE).
+    """Train one network on rows ``~val``, early-stopping on rows ``val``.
 
-    X must already be standardised. Returns the network at its best validation epoch
-    (on the CPU) and its curve ``{"train": [...], "val": [...], "best_epoch": k}``.
+    ``loss="mse"``: weighted squared error of the output to y. ``loss="nll"``: the output is
+    log σ² of a zero-mean Gaussian for y (a residual), and the loss the weighted negative
+    log-likelihood 0.5 (log σ² + y²/σ²) (constant dropped). X must already be standardised.
+    Returns the network at its best validation epoch (on the CPU) and its curve
+    ``{"train": [...], "val": [...], "best_epoch": k}``.
     """
+    if loss not in ("mse", "nll"):
+        raise InputError(f"loss must be 'mse' or 'nll', got {loss!r}")
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     net = build_network(X.shape[1], architecture, dropout).to(device)
@@ -100,7 +118,13 @@ def fit_network(
     Xt, yt, wt = tensors
 
     def loss_of(idx: torch.Tensor) -> torch.Tensor:
-        return (wt[idx] * (net(Xt[idx]).squeeze(1) - yt[idx]) ** 2).mean()
+        out = net(Xt[idx]).squeeze(1)
+        if loss == "mse":
+            per_row = (out - yt[idx]) ** 2
+        else:
+            log_var = out.clamp(min=-20.0)  # σ² >= 2e-9: keeps y²/σ² finite for residuals of ~0
+            per_row = 0.5 * (log_var + yt[idx] ** 2 * torch.exp(-log_var))
+        return (wt[idx] * per_row).mean()
 
     curve = {"train": [], "val": [], "best_epoch": 0}
     best, best_state, waited = np.inf, None, 0
@@ -113,10 +137,10 @@ def fit_network(
             if len(idx) < 2:  # batch norm needs two rows
                 continue
             opt.zero_grad()
-            loss = loss_of(idx)
-            loss.backward()
+            batch_loss = loss_of(idx)
+            batch_loss.backward()
             opt.step()
-            total += loss.item() * len(idx)
+            total += batch_loss.item() * len(idx)
         net.eval()
         with torch.no_grad():
             val_loss = loss_of(va).item()
@@ -164,7 +188,7 @@ def train_ensemble(
     std[std == 0] = 1.0
     X = (data.X - mean) / std
     seeds = [int(s) for s in rng.integers(0, 2**31 - 1, n_models)]
-    networks, curves = [], []
+    networks, variance_networks, curves = [], [], []
     train_rows = np.flatnonzero(~val)
     for k, member_seed in enumerate(seeds):
         member_rng = np.random.default_rng(member_seed)
@@ -172,14 +196,21 @@ def train_ensemble(
         rows = np.concatenate([keep, np.flatnonzero(val)])
         is_val = np.zeros(len(rows), dtype=bool)
         is_val[len(keep):] = True
-        net, curve = fit_network(
-            X[rows], data.y[rows], data.weight[rows], is_val,
-            architecture=architecture, dropout=dropout, epochs=epochs, batch_size=batch_size,
-            learning_rate=learning_rate, patience=patience, seed=member_seed, device=dev,
-            desc=f"model {k + 1}/{n_models}",
+        options = dict(architecture=architecture, dropout=dropout, epochs=epochs, batch_size=batch_size,
+                       learning_rate=learning_rate, patience=patience, seed=member_seed, device=dev)
+        net, curve = fit_network(X[rows], data.y[rows], data.weight[rows], is_val, loss="mse",
+                                 desc=f"model {k + 1}/{n_models}", **options)
+        with torch.no_grad():
+            residual = data.y[rows] - net(torch.from_numpy(X[rows])).squeeze(1).numpy()
+        variance_net, curve["variance"] = fit_network(
+            X[rows], residual, np.ones_like(residual), is_val, loss="nll",
+            desc=f"variance {k + 1}/{n_models}", **options,
         )
-        log.info("model %d: best epoch %d, validation loss %.4g", k + 1, curve["best_epoch"], min(curve["val"]))
+        log.info("model %d: best epoch %d, validation loss %.4g; variance network: best epoch %d, validation "
+                 "NLL %.4g", k + 1, curve["best_epoch"], min(curve["val"]), curve["variance"]["best_epoch"],
+                 min(curve["variance"]["val"]))
         networks.append(net)
+        variance_networks.append(variance_net)
         curves.append(curve)
     spec = EnsembleSpec(
         architecture=architecture, top_t=top_t, features=feature_names(top_t),
@@ -189,7 +220,7 @@ def train_ensemble(
                       subset_fraction=subset_fraction, epochs=epochs, batch_size=batch_size,
                       learning_rate=learning_rate, patience=patience, device=str(dev)),
     )
-    return Ensemble(spec, networks)
+    return Ensemble(spec, networks, variance_networks)
 
 
 def train_shrinkage(
@@ -219,7 +250,7 @@ def train_shrinkage(
     data = training_data(blocks, top_t=top_t, causal_weight=causal_weight)
     log.info("training rows: %d (%d causal) from %d blocks", len(data.y), data.causal.sum(), len(blocks))
     ensemble = train_ensemble(data, top_t=top_t, **options)
-    ensemble = Ensemble(replace(ensemble.spec, settings=[s.__dict__ for s in settings]), ensemble.networks)
+    ensemble = replace(ensemble, spec=replace(ensemble.spec, settings=[s.__dict__ for s in settings]))
     ensemble.save(out_dir)
     best = [min(curve["val"]) for curve in ensemble.spec.curves]
     rule_summary(f"trained {len(best)} models on {len(data.y):,} rows from {len(blocks):,} blocks",

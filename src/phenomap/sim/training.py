@@ -357,13 +357,7 @@ def simulate_block(
         stats = simulate_summary(
             ld.r, sd, bfile.n_samples if n is None else n, settings, heterozygosity=2 * freq * (1 - freq), **common
         )
-    with atomic_path(out_npz) as tmp:
-        np.savez(
-            tmp, beta=stats.beta.astype(np.float32), beta_hat=stats.beta_hat.astype(np.float32),
-            se=stats.se.astype(np.float32), setting=stats.setting.astype(np.int16), ids=ids,
-            a1=bim.A1.to_numpy(str), a2=bim.A2.to_numpy(str), n=np.int64(stats.n), h2_share=np.float64(h2_share),
-            method=np.str_(method), settings=np.str_(json.dumps([asdict(s) for s in settings])),
-        )
+    _write_simulations(out_npz, stats, ld, h2_share, method, settings)
     z = stats.beta_hat / stats.se
     log.info(
         "block %s (%s): %d variants, %d settings x %d replicates, n=%d, mean z^2 %.3g, %.2f s",
@@ -371,6 +365,68 @@ def simulate_block(
     )
     rule_summary(f"{m:,} variants x {len(settings)} settings x {replicates} replicates",
                  f"mean z^2 {np.mean(z**2):.3g}")
+
+
+def simulate_block_from_ld(
+    block: str,
+    ld_npz: str | Path,
+    sumstats_tsvs: Sequence[str | Path],
+    out_npz: str | Path,
+    *,
+    settings: Sequence[SimSetting],
+    replicates: int,
+    m_total: int,
+    n: int | None = None,
+    seed: int,
+) -> None:
+    """:func:`simulate_block`'s summary-level simulation for an LD reference without genotypes.
+
+    The block's variants and LD come from ``ld_npz`` alone (a cohort given as LD matrices);
+    each variant's heterozygosity ``2 f (1 - f)`` is the mean over the harmonised summary
+    statistics ``sumstats_tsvs`` (contract tables) whose ``A1_FREQ`` f it has, and its genotype
+    SD the square root (Hardy-Weinberg). A variant without a frequency strictly inside (0, 1) in
+    any of them (e.g. absent from every GWAS, so never shrunk) takes the block's median
+    heterozygosity (0.5 if none is known); their count is logged. ``n`` defaults to the LD
+    file's sample size. Writes the file :func:`simulate_block` writes, same seeds.
+    """
+    from phenomap.io.tables import read_tsv  # only this simulator reads tables
+
+    ld = read_block_ld(ld_npz)
+    m = len(ld.ids)
+    if m_total < m:
+        raise InputError(f"m_total={m_total} is smaller than block {block}'s {m} variants.")
+    freq = np.array([read_tsv(path).set_index("ID").A1_FREQ.reindex(ld.ids).to_numpy(float)
+                     for path in sumstats_tsvs]).reshape(-1, m)
+    known = np.isfinite(freq).sum(axis=0)
+    het = np.nansum(2 * freq * (1 - freq), axis=0) / np.maximum(known, 1)
+    unknown = ~(het > 0)
+    if unknown.any():
+        fill = np.median(het[~unknown]) if (~unknown).any() else 0.5
+        log.warning("block %s: %d of %d variants have no A1 frequency in the summary statistics (e.g. %s); they take "
+                    "the heterozygosity %.3g in the training simulation", block, int(unknown.sum()), m,
+                    ld.ids[unknown][0], fill)
+        het = np.where(unknown, fill, het)
+    h2_share = m / m_total
+    rng = np.random.default_rng(block_seed(seed, block))
+    stats = simulate_summary(ld.r, np.sqrt(het), ld.n if n is None else n, settings, replicates=replicates,
+                             h2_share=h2_share, rng=rng, ldscore=ld_scores(ld.r, ld.n, adjust=False), ids=ld.ids)
+    _write_simulations(out_npz, stats, ld, h2_share, "summary", settings)
+    log.info("block %s (summary, LD matrices): %d variants, %d settings x %d replicates, n=%d",
+             block, m, len(settings), replicates, stats.n)
+    rule_summary(f"{m:,} variants x {len(settings)} settings x {replicates} replicates",
+                 f"mean z^2 {np.mean((stats.beta_hat / stats.se) ** 2):.3g}")
+
+
+def _write_simulations(out_npz: str | Path, stats: SimulatedStats, ld: BlockLD, h2_share: float, method: str,
+                       settings: Sequence[SimSetting]) -> None:
+    """Write one block's simulations (keys ``FILE_KEYS``) atomically; variants and alleles are the LD file's."""
+    with atomic_path(out_npz) as tmp:
+        np.savez(
+            tmp, beta=stats.beta.astype(np.float32), beta_hat=stats.beta_hat.astype(np.float32),
+            se=stats.se.astype(np.float32), setting=stats.setting.astype(np.int16), ids=ld.ids,
+            a1=ld.a1, a2=ld.a2, n=np.int64(stats.n), h2_share=np.float64(h2_share),
+            method=np.str_(method), settings=np.str_(json.dumps([asdict(s) for s in settings])),
+        )
 
 
 def load_simulations(paths: Sequence[str | Path]) -> tuple[list[SimulatedStats], list[SimSetting]]:
