@@ -37,6 +37,7 @@ bench: $(STAMP)  # a few hours on 2 cores; each script also runs alone
 	$(BIN)/python bench/mice.py --rerun
 	$(BIN)/python bench/ld.py
 	$(BIN)/python bench/shrinkage.py
+	$(BIN)/python bench/shrinkage.py --panel humanlike
 	$(BIN)/python bench/shrinkage_coverage.py
 	$(BIN)/python bench/clustering.py
 	$(BIN)/python bench/genes.py

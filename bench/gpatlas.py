@@ -1,7 +1,9 @@
-"""G-P Atlas benchmark: faithful vs improved model vs ridge/lasso, on the paper's design and the toy cohort.
+"""G-P Atlas benchmark: faithful vs improved model vs ridge/lasso/pairwise lasso, on the paper's design,
+the toy cohort and the BGLR mice.
 
-For each data set (one 80/20 split by seed) this trains both variants and reports, per model:
-median over traits of held-out G->P and P->P R^2 and MAPE; ROC AUC of the locus importance
+For each data set (one 80/20 split by seed) this trains both variants (the mice: the improved
+one) and reports, per model, per trait and as the median over traits: held-out G->P R^2 and
+MAPE, and for the variants (medians only) P->P R^2 and MAPE; ROC AUC of the locus importance
 for causal loci and the number of causal loci found at 1 % false-positive rate (threshold:
 99th percentile of the importance of non-causal loci); the same two figures the way the paper
 counts them (``allele_auc``, ``found_1pct_fpr_allele``: every allele state of every locus is
@@ -9,13 +11,22 @@ scored, a state's score being the mean over test samples of the importance of th
 that carry it; all states of a causal locus are positives; the threshold is the 99th
 percentile of the non-causal states' scores and a causal locus is found when its best state
 passes it); VIDA ROC AUC for interacting loci against all other loci and, as the paper
-scores it, against the other causal loci only (``vida_auc_causal``); seconds per epoch of
-each tier. The marginal ANOVA (max -log10 p over traits, training samples) is reported as a
-detection baseline. Ridge, lasso and the pairwise-interaction lasso (a second lasso on the main
-effects and all pairwise products of the lasso's loci) are fitted on the same split and
-features; the lasso row is the improved model's linear path, which is that estimator.
+scores it, against the other causal loci only (``vida_auc_causal``); the pair interaction
+score (:func:`~phenomap.gpatlas.importance.pair_interactions`: the mean squared interaction of
+ablating two loci together, on the test samples, for every pair of the 20 most important loci
+and every pair with a product term in the path; other pairs score 0) as ROC AUC of the
+planted pairs among all pairs of loci (``pair_auc``) and, per locus (its largest pair score),
+of the interacting loci among all loci (``pair_locus_auc``, beside VIDA's); the paths the
+improved model chose and the epoch it kept (0 = no network); seconds per epoch of each tier;
+and for the improved model the number of traits where its held-out R^2 is at least the best
+baseline's (within 1e-4) and the worst difference. The marginal ANOVA (max -log10 p over
+traits, training samples) is reported as a detection baseline. Ridge, lasso and the
+pairwise-interaction lasso (a second lasso on the main effects and all pairwise products of the
+lasso's loci) are fitted on the same split and features, on every training sample (folds by
+the tier-2 seed, as the workflow).
 
-    python bench/gpatlas.py [--epochs 250] [--toy-epochs 100] [--seed 1] [--device cpu] [--skip-toy]
+    python bench/gpatlas.py [--datasets paper,toy,mice] [--variants faithful,improved] [--epochs 250]
+                            [--toy-epochs 100] [--mice-epochs 50] [--seed 1] [--device cpu]
     python bench/gpatlas.py --speed [--scale 1] [--before 3e4b27f]
 
 ``--speed`` runs only the cost comparison of the baselines (no network is trained): ridge,
@@ -32,8 +43,10 @@ bench/results/gpatlas_speed.tsv.
 
 Paper design (phenomap.sim.gpatlas, from the released data): 3,000 individuals (600 held
 out) x 3,000 loci, 30 traits of 10 causal loci each over 185 distinct causal loci (shared
-loci carry the same weights), 20 % multiplicative epistasis, 1 % noise.
-Writes bench/results/gpatlas.tsv.
+loci carry the same weights), 20 % multiplicative epistasis, 1 % noise. Mice: the BGLR
+heterogeneous-stock mice (1,814 x 10,346 markers, body length and BMI, genotypes alone).
+Writes bench/results/gpatlas_<dataset>.tsv (one row per model and trait, ``trait`` = median
+for the medians and the per-model figures).
 """
 
 from __future__ import annotations
@@ -60,15 +73,28 @@ from threadpoolctl import threadpool_limits
 
 from phenomap.device import pick
 from phenomap.gpatlas.baselines import RIDGE_ALPHAS
-from phenomap.gpatlas.data import AtlasData, PhenotypeScaler, encode, feature_means, load_atlas_data, split_samples
-from phenomap.gpatlas.evaluate import fit_baselines, metrics_table, model_linear_path, trait_metrics
-from phenomap.gpatlas.importance import ablation_importance, anova_scores
+from phenomap.gpatlas.data import (
+    AtlasData,
+    PhenotypeScaler,
+    atlas_data,
+    encode,
+    feature_means,
+    load_atlas_data,
+    split_samples,
+)
+from phenomap.gpatlas.evaluate import fit_baselines, metrics_table, trait_metrics
+from phenomap.gpatlas.importance import ablation_importance, anova_scores, pair_interactions, path_pairs
 from phenomap.gpatlas.train import Settings, train_geno_tier, train_pheno_tier
 from phenomap.gpatlas.vida import vida
 from phenomap.sim.cohort import ToyParams, simulate_toy_cohort
 from phenomap.sim.gpatlas import AtlasDesign, simulate_atlas_design
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from realdata import mice_arrays  # noqa: E402
+
+#: loci whose pairwise interactions are measured beside the path's product terms (as the workflow's top_pairs)
+TOP_PAIRS = 20
 #: the last commit before issue 15 (shared ridge decomposition, biallelic coding, baselines on their own)
 BEFORE = "3e4b27f"
 
@@ -98,7 +124,34 @@ def allele_detection(per_sample: np.ndarray, states: np.ndarray, n_states: int,
     return auc, int((score[causal].max(axis=1) > threshold).sum())
 
 
-def evaluate_variant(name, data, is_test, settings, seed, device, causal, interacting):
+def pair_detection(model, states: np.ndarray, importance: np.ndarray, planted: np.ndarray,
+                   interacting: np.ndarray) -> tuple[float, float]:
+    """ROC AUC of the model's pair interaction score for the planted locus pairs among all pairs of
+    loci, and of its per-locus maximum for the interacting loci among all loci.
+
+    Pairs scored (:func:`pair_interactions` on ``states``): every pair of the ``TOP_PAIRS`` most
+    ``importance``-ant loci and every pair with a product term in the path; the others score 0.
+    ``planted`` (q, 2) locus indices.
+    """
+    m = states.shape[1]
+    top = np.argsort(-importance, kind="stable")[:TOP_PAIRS]
+    a, b = np.triu_indices(len(top), 1)
+    pairs = np.unique(np.concatenate([np.sort(np.column_stack([top[a], top[b]]), axis=1), path_pairs(model)]), axis=0)
+    score = pair_interactions(model, states, pairs).mean(axis=1)
+    def position(p):  # index of the pairs (q, 2) in the order of np.triu_indices(m, 1)
+        lo, hi = p.min(axis=1), p.max(axis=1)
+        return lo * m - lo * (lo + 1) // 2 + hi - lo - 1
+
+    all_scores, positive = np.zeros(m * (m - 1) // 2), np.zeros(m * (m - 1) // 2, bool)
+    all_scores[position(pairs)] = score
+    positive[position(planted)] = True
+    locus = np.zeros(m)
+    np.maximum.at(locus, pairs[:, 0], score)
+    np.maximum.at(locus, pairs[:, 1], score)
+    return float(roc_auc_score(positive, all_scores)), float(roc_auc_score(interacting, locus))
+
+
+def evaluate_variant(name, data, is_test, settings, seed, device, causal, interacting, planted):
     start = time.perf_counter()
     model, curve1 = train_pheno_tier(data, is_test, settings, seed=seed + 1, device=device)
     curve2 = train_geno_tier(model, data, is_test, settings, seed=seed + 2, device=device)
@@ -109,52 +162,70 @@ def evaluate_variant(name, data, is_test, settings, seed, device, causal, intera
              "geno->pheno": model.predict_geno(data.states[is_test])}
     table = metrics_table(preds, data.phenotypes[is_test], data.traits)
     med = table[table.trait == "median"].set_index("model")
-    imp = ablation_importance(model, data.states[is_test])
-    auc, found = detection(imp.overall, causal)
-    allele_auc, allele_found = allele_detection(imp.per_sample, data.states[is_test], data.n_states, causal)
-    vida_auc = vida_auc_causal = np.nan
-    if interacting.any():
-        score = unscored_last(vida(imp.per_sample, importance=imp.overall).score)
-        vida_auc = float(roc_auc_score(interacting, score))
-        vida_auc_causal = float(roc_auc_score(interacting[causal], score[causal]))
     row = {
-        "model": f"G-P Atlas {name}",
+        "model": f"G-P Atlas {name}", "trait": "median",
         "gp_r2": med.r2["geno->pheno"], "gp_mape": med.mape["geno->pheno"],
         "pp_r2": med.r2["pheno->pheno"], "pp_mape": med.mape["pheno->pheno"],
-        "causal_auc": auc, "found_1pct_fpr": found, "allele_auc": allele_auc,
-        "found_1pct_fpr_allele": allele_found, "vida_auc": vida_auc,
-        "vida_auc_causal": vida_auc_causal,
+        "paths": ", ".join(f"{kind} {n}" for kind, n in pd.Series(model.paths).value_counts().items()),
+        "network_kept": int(curve2.epoch[curve2.kept].iloc[0]) if "kept" in curve2 else settings.geno_epochs,
         "t1_s_per_epoch": curve1.seconds.median(), "t2_s_per_epoch": curve2.seconds[1:].median(),
         "train_wall_s": wall, "device": str(device),
     }
-    return row, model
+    if causal is not None:
+        imp = ablation_importance(model, data.states[is_test])
+        row["causal_auc"], row["found_1pct_fpr"] = detection(imp.overall, causal)
+        row["allele_auc"], row["found_1pct_fpr_allele"] = allele_detection(imp.per_sample, data.states[is_test],
+                                                                           data.n_states, causal)
+        if interacting.any():
+            score = unscored_last(vida(imp.per_sample, importance=imp.overall).score)
+            row["vida_auc"] = float(roc_auc_score(interacting, score))
+            row["vida_auc_causal"] = float(roc_auc_score(interacting[causal], score[causal]))
+            row["pair_auc"], row["pair_locus_auc"] = pair_detection(model, data.states[is_test], imp.overall,
+                                                                    planted, interacting)
+    per_trait = table[(table.model == "geno->pheno") & (table.trait != "median")]
+    rows = [row] + [{"model": row["model"], "trait": t, "gp_r2": r2, "gp_mape": mape}
+                    for t, r2, mape in zip(per_trait.trait, per_trait.r2, per_trait.mape)]
+    return rows, model
 
 
-def benchmark(label, data, causal, interacting, *, epochs, seed, device, lasso_folds):
+def benchmark(label, data, causal, interacting, planted, *, epochs, seed, device, lasso_folds, variants):
+    """One data set: each variant, the baselines, the ANOVA; medians and per-trait held-out R^2.
+    ``causal``/``interacting`` (m,) bool and ``planted`` (q, 2) pairs: the truth, None for real data."""
     is_test = split_samples(len(data.samples), 0.2, seed=seed)
     common = dict(pheno_epochs=epochs, geno_epochs=epochs, lasso_folds=lasso_folds, latent=min(32, 4 * len(data.traits)))
     rows = []
-    for variant in ("faithful", "improved"):
+    for variant in variants:
         settings = Settings(variant=variant, **common)
-        row, model = evaluate_variant(variant, data, is_test, settings, seed, device, causal, interacting)
-        rows.append(row)
-        print(f"[{label}] {row['model']}: G->P R2 {row['gp_r2']:.3f}, AUC {row['causal_auc']:.3f}", flush=True)
-    baselines = fit_baselines(data, is_test, lasso_alphas=20, lasso_folds=lasso_folds, seed=seed,
-                              lasso=model_linear_path(model))
-    for name, label in (("ridge", "ridge"), ("lasso", "lasso"), ("pairwise", "pairwise lasso")):
-        med = baselines.metrics[(baselines.metrics.model == name) & (baselines.metrics.trait == "median")].iloc[0]
-        rows.append({"model": label, "gp_r2": med.r2, "gp_mape": med.mape})
-    anova = anova_scores(data.states[~is_test], data.phenotypes[~is_test]).max(axis=1)
-    auc, found = detection(anova, causal)
-    rows.append({"model": "marginal ANOVA", "causal_auc": auc, "found_1pct_fpr": found})
+        variant_rows, model = evaluate_variant(variant, data, is_test, settings, seed, device, causal, interacting,
+                                               planted)
+        rows += variant_rows
+        print(f"[{label}] {variant_rows[0]['model']}: G->P R2 {variant_rows[0]['gp_r2']:.3f}, "
+              f"paths {variant_rows[0]['paths']}", flush=True)
+    baselines = fit_baselines(data, is_test, lasso_alphas=20, lasso_folds=lasso_folds, seed=seed + 2)
+    for name, label_ in (("ridge", "ridge"), ("lasso", "lasso"), ("pairwise", "pairwise lasso")):
+        for _, r in baselines.metrics[baselines.metrics.model == name].iterrows():
+            rows.append({"model": label_, "trait": r.trait, "gp_r2": r.r2, "gp_mape": r.mape})
+    if causal is not None:
+        anova = anova_scores(data.states[~is_test], data.phenotypes[~is_test]).max(axis=1)
+        auc, found = detection(anova, causal)
+        rows.append({"model": "marginal ANOVA", "trait": "median", "causal_auc": auc, "found_1pct_fpr": found})
     table = pd.DataFrame(rows)
+    # the default model against the best baseline of each trait
+    r2 = table[table.trait != "median"].pivot_table(index="trait", columns="model", values="gp_r2")
+    best = r2[["ridge", "lasso", "pairwise lasso"]].max(axis=1)
+    if "G-P Atlas improved" in r2:
+        gap = r2["G-P Atlas improved"] - best
+        default = (table.model == "G-P Atlas improved") & (table.trait == "median")
+        table.loc[default, "traits_ge_best_baseline"] = int((gap >= -1e-4).sum())  # equal up to float32
+        table.loc[default, "worst_gap_to_best_baseline"] = gap.min()
+        table.loc[default, "median_best_baseline_r2"] = best.median()
     table.insert(0, "dataset", label)
-    table.insert(1, "n_causal", int(causal.sum()))
-    table.insert(2, "n_interacting", int(interacting.sum()))
+    table.insert(1, "n_causal", int(causal.sum()) if causal is not None else np.nan)
+    table.insert(2, "n_interacting", int(interacting.sum()) if causal is not None else np.nan)
     return table
 
 
-def paper_design(seed: int, design: AtlasDesign = AtlasDesign()) -> tuple[AtlasData, np.ndarray, np.ndarray]:
+def paper_design(seed: int, design: AtlasDesign = AtlasDesign()):
     sim = simulate_atlas_design(design, seed=seed)
     n, m = sim.states.shape
     ids = [f"I{i}" for i in range(n)]
@@ -165,17 +236,26 @@ def paper_design(seed: int, design: AtlasDesign = AtlasDesign()) -> tuple[AtlasD
                            "A1": "A", "A2": "G"}),
         traits=tuple(f"trait{t + 1}" for t in range(sim.phenotypes.shape[1])), n_states=3,
     )
-    return data, sim.causal, sim.interacting
+    return data, sim.causal, sim.interacting, sim.interactions[["locus_a", "locus_b"]].to_numpy(int)
 
 
-def toy_cohort(seed: int, workdir: Path) -> tuple[AtlasData, np.ndarray, np.ndarray]:
+def toy_cohort(seed: int, workdir: Path):
     simulate_toy_cohort(workdir, ToyParams(), seed=seed)
     data = load_atlas_data(workdir / "genotypes", workdir / "pheno.tsv")
     effects = pd.read_csv(workdir / "truth_effects.tsv", sep="\t", dtype=str)
     pairs = pd.read_csv(workdir / "truth_epistasis.tsv", sep="\t", dtype=str)
     interacting = data.loci.ID.isin(set(pairs.ID_A) | set(pairs.ID_B)).to_numpy()
     causal = data.loci.ID.isin(set(effects.ID)).to_numpy() | interacting
-    return data, causal, interacting
+    index = pd.Series(np.arange(len(data.loci)), index=data.loci.ID)
+    return data, causal, interacting, np.column_stack([index[pairs.ID_A].to_numpy(), index[pairs.ID_B].to_numpy()])
+
+
+def mice() -> tuple[AtlasData, None, None, None]:
+    """The BGLR mice (1,814 x 10,346 markers, body length and BMI; genotypes alone, no covariate)."""
+    arrays = mice_arrays()
+    data = atlas_data(arrays["X"], arrays["Y"], samples=list(arrays["ids"]), loci=list(arrays["markers"]),
+                      traits=arrays["traits"])
+    return data, None, None, None
 
 
 def yeast_cross(seed: int, *, n: int = 1000, m: int = 11000, n_traits: int = 46, chromosomes: int = 16,
@@ -332,11 +412,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--device", default="cpu", help="auto | cpu | cuda")
     parser.add_argument("--lasso-folds", type=int, default=5)
-    parser.add_argument("--skip-toy", action="store_true")
+    parser.add_argument("--mice-epochs", type=int, default=50, help="epochs of each tier on the mice")
+    parser.add_argument("--datasets", default="paper,toy,mice", help="comma-separated: paper, toy, mice")
+    parser.add_argument("--variants", default="faithful,improved", help="paper and toy (the mice: improved only)")
     parser.add_argument("--speed", action="store_true", help="only the before/after cost of the baselines")
     parser.add_argument("--scale", type=float, default=1.0, help="--speed: scale samples and loci (1 = full size)")
     parser.add_argument("--before", default=BEFORE, help="--speed: git commit of the 'before' implementation")
-    parser.add_argument("--out", default=None, help="output table (default bench/results/gpatlas[_speed].tsv)")
+    parser.add_argument("--out", default=None,
+                        help="output table (default bench/results/gpatlas_<dataset>.tsv, gpatlas_speed.tsv)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(1)
@@ -344,19 +427,25 @@ def main() -> None:
         speed_main(args)
         return
     device = pick(args.device)
-    tables = [benchmark("paper design", *paper_design(args.seed), epochs=args.epochs, seed=args.seed,
-                        device=device, lasso_folds=args.lasso_folds)]
-    if not args.skip_toy:
-        with tempfile.TemporaryDirectory() as tmp:
-            tables.append(benchmark("toy cohort", *toy_cohort(args.seed, Path(tmp)), epochs=args.toy_epochs,
-                                    seed=args.seed, device=device, lasso_folds=args.lasso_folds))
-    table = pd.concat(tables, ignore_index=True)
-    out = Path(args.out or HERE / "results" / "gpatlas.tsv")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, sep="\t", index=False, float_format="%.4g")
-    with pd.option_context("display.width", 250, "display.max_columns", 30):
-        print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
-
+    common = dict(seed=args.seed, device=device, lasso_folds=args.lasso_folds)
+    variants = tuple(args.variants.split(","))
+    for name in args.datasets.split(","):
+        if name == "paper":
+            table = benchmark("paper design", *paper_design(args.seed), epochs=args.epochs, variants=variants,
+                              **common)
+        elif name == "toy":
+            with tempfile.TemporaryDirectory() as tmp:
+                table = benchmark("toy cohort", *toy_cohort(args.seed, Path(tmp)), epochs=args.toy_epochs,
+                                  variants=variants, **common)
+        elif name == "mice":
+            table = benchmark("mice", *mice(), epochs=args.mice_epochs, variants=("improved",), **common)
+        else:
+            raise SystemExit(f"--datasets: unknown data set {name!r}; use paper, toy, mice")
+        out = Path(args.out or HERE / "results" / f"gpatlas_{name}.tsv")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out, sep="\t", index=False, float_format="%.4g")
+        with pd.option_context("display.width", 250, "display.max_columns", 30, "display.max_rows", 40):
+            print(table[table.trait == "median"].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
 
 if __name__ == "__main__":
     main()

@@ -7,13 +7,15 @@ them. ``python bench/realdata.py`` writes the mice files and prints their paths.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-SHARED_DATA = HERE.parents[1] / "shared" / "data"
+#: ../shared/data beside the repository, or $PHENOMAP_SHARED_DATA (e.g. when run from a git worktree elsewhere)
+SHARED_DATA = Path(os.environ.get("PHENOMAP_SHARED_DATA", HERE.parents[1] / "shared" / "data"))
 MICE_TRAITS = ["Obesity.BodyLength", "Obesity.BMI"]
 
 

@@ -1,39 +1,43 @@
-"""ML-MAGES shrinkage benchmark: NN ensembles vs baselines on held-out LD blocks of the toy panel.
+"""ML-MAGES shrinkage benchmark: NN ensembles vs baselines on held-out LD blocks of a panel.
 
-1. Panel: the toy cohort (default ToyParams, cached under bench/data/shrinkage/), QC'd with
-   ``run_qc``, partitioned by ``make_ld_blocks(source="data", 400 / 50 / 1500)``; each block's r
-   is ``correlation`` of its QC'd genotypes. Every third block is held out for testing, so the
-   test LD is never seen in training.
-2. Training: ``simulate_individual`` on every training block for the full default grid
-   (causal fraction x h2 x s x w, 16 settings; h2_share = m_block / m_total), then
-   ``train_ensemble`` for the 2L, 3L and linear architectures (CPU, one torch thread), plus
-   a few variants of the 2L training configuration (all reported on the test blocks; the main
-   configuration is fixed in advance, so choosing among the variants on this table would be
-   optimistic).
-3. Evaluation: new simulations (other seeds) on the held-out blocks, every grid setting,
-   several replicates. Per setting and method: RMSE to the true beta over all variants and
-   over the causal ones (pooled over blocks and replicates), wall time on the same blocks,
-   and for the NN ensembles the coverage of beta by BETA_SHRUNK +/- 2 BETA_SHRUNK_SD. The
-   elastic net runs with a cheaper pseudo-validation (``ENET_OPTIONS``) because the shipped
-   defaults take minutes per block on this LD; those defaults (``enet_default``) run on a
-   subset (smallest test block, one GWAS of four settings) to check accuracy and time.
-   Also a what-if ``hybrid`` (SuSiE on blocks with a genome-wide significant z, the NN elsewhere).
-4. In-sample LD check: the 2L ensemble, SuSiE, EB and zero on the training blocks with new
-   seeds, to tell a gap due to unseen LD from one due to the model.
-5. Scaling: NN apply time and peak memory for 2k, 8k, 32k, 128k variants (test blocks tiled).
+1. Panel (``--panel``): ``toy``, the toy cohort (default ToyParams, cached under
+   bench/data/shrinkage/), QC'd with ``run_qc``, blocks by ``make_ld_blocks(source="data", 400 / 50
+   / 1500)``; or ``humanlike``, ``simulate_humanlike_panel`` (5,000 unrelated European-like
+   samples, 3 x 10 Mb at HapMap3 density, cached under bench/data/shrinkage/humanlike/), blocks by
+   ``make_ld_blocks(source="data", 700 / 500 / 1000)``. Each block's r is ``correlation`` of its
+   genotypes. Every third block is held out for testing, so the test LD is never seen in training.
+2. Test GWAS: new simulations (other seeds) on the held-out blocks for every setting of GRID
+   (causal fraction x h2 x s x w, 16 settings; a block gets h2 * m_block / m_total) and, on the
+   human-like panel, BLOCK_GRID (block heritability given directly: 1 % causal, block h2 0.005,
+   the sparse recoverable case of issue 13). Toy: individual-level GWAS on the panel's samples;
+   human-like: summary-level GWAS of n = 10,000 on the panel's LD (``simulate_summary``).
+3. Training: ``nn_2L`` (the workflow's default, ``training_grid: derived``): the per-block
+   N h2 of the test GWAS is estimated from their summary statistics alone
+   (``phenomap.shrinkage.calibrate``, all settings pooled as the workflow pools a cohort's traits)
+   and the derived grid (N h2 from 1 to 1.5 x the largest, 5 points, x causal fractions 0.002 /
+   0.01 / 0.05 x s x w) is simulated on the training blocks at the GWAS's N. ``nn_2L_fixed``:
+   the former default, GRID simulated on the panel's samples. Both ``train_ensemble`` 2L on CPU
+   with one torch thread. The per-block mean z^2 of the test GWAS vs each training simulation is
+   tabulated (shrinkage*_chi2.tsv).
+4. Evaluation per setting and method: RMSE to the true beta over all variants and over the
+   causal ones (pooled over blocks and replicates), wall time on the same blocks, and for the NN
+   ensembles the coverage of beta by BETA_SHRUNK +/- 2 BETA_SHRUNK_SD. The elastic net runs with
+   a cheaper pseudo-validation (``ENET_OPTIONS``) because the shipped defaults take minutes per
+   block; those defaults (``enet_default``) run on a subset (toy: smallest test block, one GWAS
+   of four settings) to check accuracy and time. Also a what-if ``hybrid`` (SuSiE on blocks with
+   a genome-wide significant z, the NN elsewhere).
+5. Scaling: NN apply time and peak memory for growing variant counts (test blocks tiled).
 
 All methods run in this process with one BLAS and one torch thread (set before numpy loads),
-so their times are comparable. Prints the tables and a verdict on each target of issue 4,
-and writes to bench/results/: shrinkage.tsv (setting x method), shrinkage_members.tsv (single
-members of the 2L ensemble), shrinkage_vs_best.tsv (2L ensemble vs the best baseline per
-setting, paired test), shrinkage_summary.tsv (per method), shrinkage_enet_default.tsv,
-shrinkage_insample.tsv, shrinkage_scaling.tsv and shrinkage_training.tsv. The full run takes
-about 11 minutes on 2 shared cores (load average ~2).
+so their times are comparable. Prints the tables and a verdict on each target of issues 4 and
+13, and writes to bench/results/ shrinkage{,_humanlike}{,_members,_vs_best,_summary,
+_enet_default,_scaling,_training,_chi2}.tsv. On 2 cores shared with other jobs (load ~5-10) the
+toy run takes about 25 minutes and the human-like one about 40.
 
-    .venv/bin/python bench/shrinkage.py [--quick] [--out-dir DIR]
+    .venv/bin/python bench/shrinkage.py [--panel toy|humanlike] [--quick] [--out-dir DIR]
 
 ``--quick`` runs a shrunken version (few blocks, one replicate, small ensembles, few epochs)
-in about two minutes, to test the script; its tables go to bench/data/shrinkage/quick/.
+in a few minutes, to test the script; its tables go to bench/data/shrinkage/quick/.
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--out-dir", type=Path, default=None,
                         help="default bench/results (quick: bench/data/shrinkage/quick)")
     parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument("--panel", choices=("toy", "humanlike"), default="toy",
+                        help="LD panel: the toy cohort, or the human-like panel (GWAS at n = 10,000)")
     return parser.parse_args()
 
 
@@ -75,12 +81,16 @@ from phenomap.ld.blocks import block_variants, make_ld_blocks  # noqa: E402
 from phenomap.ld.matrix import correlation, ld_scores  # noqa: E402
 from phenomap.qc import run_qc  # noqa: E402
 from phenomap.shrinkage.apply import nn_shrink  # noqa: E402
+from phenomap.shrinkage.calibrate import block_h2, chi2_check, derived_settings  # noqa: E402
 from phenomap.shrinkage.features import block_features, top_neighbours  # noqa: E402
 from phenomap.shrinkage.baselines import shrink_block  # noqa: E402
 from phenomap.shrinkage.model import Ensemble  # noqa: E402
 from phenomap.shrinkage.train import training_data, train_ensemble  # noqa: E402
 from phenomap.sim.cohort import ToyParams, simulate_toy_cohort  # noqa: E402
-from phenomap.sim.training import SimulatedStats, setting_grid, simulate_individual  # noqa: E402
+from phenomap.sim.humanlike import simulate_humanlike_panel  # noqa: E402
+from phenomap.sim.training import (  # noqa: E402
+    SimSetting, SimulatedStats, genotype_moments, setting_grid, simulate_individual, simulate_summary,
+)
 
 DATA = HERE / "data" / "shrinkage"
 TOP_T = 5
@@ -88,7 +98,17 @@ BASELINES = ("enet", "susie", "eb", "none", "zero")
 REFERENCES = ("none", "zero")
 MAIN = "nn_2L"  # the NN ensemble the targets are about
 HYBRID_Z = 5.45  # |z| of two-sided p = 5e-8, the gate of the what-if ``hybrid`` method
-GRID = setting_grid([0.01, 0.05], [0.3, 0.7], [-0.25, 0.0], [-1.0, 0.0])
+S_VALUES, W_VALUES = (-0.25, 0.0), (-1.0, 0.0)
+#: The bench's grid: h2 is the trait's over the panel, a block gets h2 * m_block / m_total.
+GRID = setting_grid([0.01, 0.05], [0.3, 0.7], S_VALUES, W_VALUES)
+#: Human-like panel only: settings whose h2 is the block's own heritability (h2_share = 1),
+#: the sparse, recoverable case of issue 13 (1% causal, block h2 0.005 at n = 10,000) and two neighbours.
+BLOCK_GRID = [SimSetting(0.01, 0.005, 0.0, 0.0), SimSetting(0.01, 0.005, -0.25, -1.0), SimSetting(0.05, 0.005, 0.0, 0.0)]
+#: The GWAS-derived training grid (phenomap.shrinkage.calibrate): causal fractions and points of N h2.
+DERIVED_FRACTIONS, DERIVED_H2_POINTS = (0.002, 0.01, 0.05), 5
+#: Human-like panel (phenomap.sim.humanlike) and the sample size of its summary-level GWAS.
+HUMANLIKE = dict(n_samples=5000, n_chromosomes=3, chromosome_mb=10.0)
+HUMANLIKE_GWAS_N = 10_000
 TARGET_SPEEDUP = {"susie": 20, "enet": 100}
 
 
@@ -105,6 +125,7 @@ class TrainConfig:
     causal_weight: float = 1.0
     replicates: int | None = None  # training replicates per setting; None = the run's default
     top_t: int = TOP_T
+    grid: str = "derived"  # training grid: "derived" from the test GWAS (the default) or "fixed" (GRID)
 
 
 @dataclass(frozen=True)
@@ -118,30 +139,37 @@ class RunConfig:
     max_blocks: int | None = None  # keep at most this many panel blocks
     max_test_blocks: int | None = None  # evaluate on at most this many test blocks
     enet_default_settings: tuple[int, ...] = ()  # settings where the shipped-default enet also runs
+    in_sample: bool = True  # run the in-sample LD check
 
 
 FULL = RunConfig(
-    train_replicates=6,
+    train_replicates=1,
     test_replicates=2,
     models={
-        "nn_2L": TrainConfig("2L", n_models=10, epochs=40, patience=4),
-        "nn_3L": TrainConfig("3L", n_models=5, epochs=40, patience=4),
-        "nn_linear": TrainConfig("linear", n_models=3, epochs=40, patience=4),
-        "nn_2L_rep12": TrainConfig("2L", n_models=3, epochs=40, patience=4, replicates=12),
-        "nn_2L_cw5": TrainConfig("2L", n_models=3, epochs=40, patience=4, causal_weight=5.0),
-        "nn_2L_lr3e-3": TrainConfig("2L", n_models=3, epochs=40, patience=4, learning_rate=3e-3),
-        "nn_2L_top10": TrainConfig("2L", n_models=3, epochs=40, patience=4, top_t=10),
+        "nn_2L": TrainConfig("2L", n_models=5, epochs=30, patience=4),
+        "nn_2L_fixed": TrainConfig("2L", n_models=5, epochs=30, patience=4, replicates=3, grid="fixed"),
     },
     scaling_sizes=(2_000, 8_000, 32_000, 128_000),
     enet_default_settings=(0, 5, 10, 15),
+    in_sample=False,
+)
+#: Human-like panel: larger blocks, so fewer replicates, smaller ensembles and no in-sample check.
+FULL_HUMANLIKE = RunConfig(
+    train_replicates=1,
+    test_replicates=1,
+    models={
+        "nn_2L": TrainConfig("2L", n_models=5, epochs=30, patience=4),
+        "nn_2L_fixed": TrainConfig("2L", n_models=5, epochs=30, patience=4, replicates=2, grid="fixed"),
+    },
+    scaling_sizes=(2_000, 8_000),
+    in_sample=False,
 )
 QUICK = RunConfig(
     train_replicates=1,
     test_replicates=1,
     models={
         "nn_2L": TrainConfig("2L", n_models=3, epochs=3),
-        "nn_3L": TrainConfig("3L", n_models=2, epochs=3),
-        "nn_linear": TrainConfig("linear", n_models=1, epochs=3),
+        "nn_2L_fixed": TrainConfig("2L", n_models=2, epochs=3, grid="fixed"),
     },
     scaling_sizes=(2_000, 8_000),
     max_blocks=6,
@@ -171,17 +199,30 @@ class Block:
         return self.r.shape[0]
 
 
-def build_panel(seed: int) -> tuple[list[Block], int]:
-    """Toy cohort -> QC -> data-driven LD blocks (cached files); the blocks and the panel size m_total."""
-    cohort_dir, qc_prefix, blocks_tsv = DATA / "cohort", DATA / "qc", DATA / "blocks.tsv"
-    if not (cohort_dir / "genotypes.bed").is_file():
-        simulate_toy_cohort(cohort_dir, ToyParams(), seed=seed)
-    if not Path(f"{qc_prefix}.bed").is_file():
-        run_qc(cohort_dir / "genotypes", qc_prefix, DATA / "qc_report.tsv", DATA / "qc_summary.tsv",
-               pedigree=cohort_dir / "pedigree.tsv")
+def build_panel(panel: str, seed: int) -> tuple[list[Block], int]:
+    """The panel's data-driven LD blocks (cached files) and the panel size m_total.
+
+    ``toy``: toy cohort -> QC -> blocks of ~400 variants (50-1,500). ``humanlike``:
+    :data:`HUMANLIKE` (unrelated, MAF >= 1 %, no QC needed) -> blocks of ~700 variants (500-1,000).
+    """
+    root = DATA if panel == "toy" else DATA / "humanlike"
+    prefix, blocks_tsv = root / "qc", root / "blocks.tsv"
+    if panel == "toy":
+        cohort_dir = root / "cohort"
+        if not (cohort_dir / "genotypes.bed").is_file():
+            simulate_toy_cohort(cohort_dir, ToyParams(), seed=seed)
+        if not Path(f"{prefix}.bed").is_file():
+            run_qc(cohort_dir / "genotypes", prefix, root / "qc_report.tsv", root / "qc_summary.tsv",
+                   pedigree=cohort_dir / "pedigree.tsv")
+        sizes = dict(target_variants=400, min_variants=50, max_variants=1500)
+    else:
+        if not Path(f"{prefix}.bed").is_file():
+            root.mkdir(parents=True, exist_ok=True)
+            simulate_humanlike_panel(prefix, **HUMANLIKE, seed=seed)
+        sizes = dict(target_variants=700, min_variants=500, max_variants=1000)
     if not blocks_tsv.is_file():
-        make_ld_blocks(qc_prefix, blocks_tsv, source="data", target_variants=400, min_variants=50, max_variants=1500)
-    bfile = Bfile.open(qc_prefix)
+        make_ld_blocks(prefix, blocks_tsv, source="data", **sizes)
+    bfile = Bfile.open(prefix)
     table = pd.read_csv(blocks_tsv, sep="\t", dtype={"chrom": str})
     blocks = []
     for _, row in table.iterrows():
@@ -197,27 +238,62 @@ def split_blocks(blocks: list[Block]) -> tuple[list[Block], list[Block]]:
     return [b for i, b in enumerate(blocks) if i % 3 != 2], [b for i, b in enumerate(blocks) if i % 3 == 2]
 
 
-def simulate(blocks: list[Block], replicates: int, m_total: int, seed: int, purpose: int) -> list[SimulatedStats]:
-    """All grid settings x ``replicates`` on each block; seeds differ by (seed, purpose, block)."""
-    return [
-        simulate_individual(
-            b.G, GRID, replicates=replicates, h2_share=b.m / m_total,
-            rng=np.random.default_rng([seed, purpose, i]), ldscore=b.ldscore,
-        )
-        for i, b in enumerate(tqdm(blocks, desc="simulating GWAS", file=sys.stderr))
-    ]
+def simulate(blocks: list[Block], panel_grid: list[SimSetting], block_grid: list[SimSetting], replicates: int,
+             m_total: int, seed: int, purpose: int, n: int | None = None) -> list[SimulatedStats]:
+    """Every setting x ``replicates`` on each block; seeds differ by (seed, purpose, block).
+
+    ``panel_grid`` settings give a block ``h2 * m_block / m_total``, ``block_grid`` ones ``h2``
+    (setting indices: panel_grid first). ``n=None``: traits on the block's genotypes
+    (:func:`simulate_individual`); else summary-level GWAS of n samples on its LD (:func:`simulate_summary`).
+    """
+    out = []
+    for i, b in enumerate(tqdm(blocks, desc="simulating GWAS", file=sys.stderr)):
+        rng = np.random.default_rng([seed, purpose, i])
+        parts = []
+        for grid, share, offset in ((panel_grid, b.m / m_total, 0), (block_grid, 1.0, len(panel_grid))):
+            if not grid:
+                continue
+            common = dict(replicates=replicates, h2_share=share, rng=rng, ldscore=b.ldscore)
+            if n is None:
+                part = simulate_individual(b.G, grid, **common)
+            else:
+                freq, sd = genotype_moments(b.G)
+                part = simulate_summary(b.r, sd, n, grid, heterozygosity=2 * freq * (1 - freq), **common)
+            parts.append((part, offset))
+        out.append(SimulatedStats(
+            *(np.concatenate([getattr(p, key) for p, _ in parts]) for key in ("beta", "beta_hat", "se")),
+            setting=np.concatenate([p.setting + offset for p, offset in parts]), n=parts[0][0].n,
+        ))
+    return out
+
+
+def gwas_signal(blocks: list[Block], sims: list[SimulatedStats]) -> pd.DataFrame:
+    """Per (block, simulated GWAS): setting, mean z^2, block h2 and N h2 estimated from the GWAS alone."""
+    rows = []
+    for b, s in zip(blocks, sims, strict=True):
+        for i in range(len(s.beta)):
+            mean_chi2, h2 = block_h2(s.beta_hat[i] / s.se[i], b.ldscore, s.n)
+            rows.append(dict(block=b.name, gwas=i, setting=int(s.setting[i]), n=s.n, mean_chi2=mean_chi2, h2=h2,
+                             signal=s.n * h2))
+    return pd.DataFrame(rows)
+
+
+def derived_grid(signal: pd.DataFrame, n: int) -> list[SimSetting]:
+    """The GWAS-derived training grid from all test GWAS pooled (as the workflow pools a cohort's traits)."""
+    return derived_settings([signal], n_sim=n, causal_fractions=DERIVED_FRACTIONS, s_values=S_VALUES,
+                            w_values=W_VALUES, h2_points=DERIVED_H2_POINTS)
 
 
 # --------------------------------------------------------------------------- training
 
 
-def train_models(blocks: list[Block], sims_by_reps: dict[int, list[SimulatedStats]], run: RunConfig, seed: int):
-    """Train every configured model; returns {name: Ensemble} and a per-model timing table."""
+def train_models(blocks: list[Block], sims: dict[tuple[str, int], list[SimulatedStats]], run: RunConfig, seed: int):
+    """Train every configured model on ``sims[(grid, replicates)]``; returns {name: Ensemble} and a timing table."""
     models, rows = {}, []
     for k, (name, cfg) in enumerate(run.models.items()):
         reps = cfg.replicates or run.train_replicates
         started = time.perf_counter()
-        data = training_data(list(zip(sims_by_reps[reps], [b.r for b in blocks])), top_t=cfg.top_t,
+        data = training_data(list(zip(sims[cfg.grid, reps], [b.r for b in blocks])), top_t=cfg.top_t,
                              causal_weight=cfg.causal_weight)
         data_seconds = time.perf_counter() - started
         started = time.perf_counter()
@@ -229,7 +305,7 @@ def train_models(blocks: list[Block], sims_by_reps: dict[int, list[SimulatedStat
         seconds = time.perf_counter() - started
         epochs_run = [len(c["train"]) for c in ensemble.spec.curves]
         rows.append(dict(
-            model=name, architecture=cfg.architecture, n_models=cfg.n_models, top_t=cfg.top_t, replicates=reps,
+            model=name, grid=cfg.grid, architecture=cfg.architecture, n_models=cfg.n_models, top_t=cfg.top_t, replicates=reps,
             causal_weight=cfg.causal_weight, batch_size=cfg.batch_size, max_epochs=cfg.epochs,
             patience=cfg.patience, rows=len(data.y), causal_rows=int(data.causal.sum()),
             features_seconds=data_seconds, train_seconds=seconds, seconds_per_model=seconds / cfg.n_models,
@@ -325,7 +401,13 @@ def with_hybrid(runs: pd.DataFrame) -> pd.DataFrame:
 NOT_METHODS = ("ld_prep", "enet_default")  # timing-only rows, and the enet reference on a subset
 
 
-def per_setting(runs: pd.DataFrame) -> pd.DataFrame:
+def settings_table(block_grid: list[SimSetting]) -> pd.DataFrame:
+    """The test settings: GRID (h2 of the trait over the panel) then ``block_grid`` (h2 of the block)."""
+    rows = [dict(vars(s), h2_scope="panel") for s in GRID] + [dict(vars(s), h2_scope="block") for s in block_grid]
+    return pd.DataFrame(rows).rename_axis("setting").reset_index()
+
+
+def per_setting(runs: pd.DataFrame, settings: pd.DataFrame) -> pd.DataFrame:
     """RMSE pooled over all variants (and causal variants) of all blocks and replicates of a setting."""
     runs = runs[~runs.method.isin(NOT_METHODS)]
     table = runs.groupby(["setting", "method"], sort=False).agg(
@@ -341,9 +423,8 @@ def per_setting(runs: pd.DataFrame) -> pd.DataFrame:
     table["replicates"] = table.gwas // table.n_blocks
     table["coverage_all"] = np.where(table.has_sd, table.covered_all / table.variants, np.nan)
     table["coverage_causal"] = np.where(table.has_sd, table.covered_causal / table.causal, np.nan)
-    grid = pd.DataFrame([vars(s) for s in GRID]).rename_axis("setting").reset_index()
-    return grid.merge(table, on="setting")[
-        ["setting", "causal_fraction", "h2", "s", "w", "method", "rmse_all", "rmse_causal", "n_blocks", "replicates",
+    return settings.merge(table, on="setting")[
+        ["setting", "causal_fraction", "h2", "h2_scope", "s", "w", "method", "rmse_all", "rmse_causal", "n_blocks", "replicates",
          "variants", "causal", "seconds", "coverage_all", "coverage_causal", "median_abs_z_causal",
          "median_beta_over_se_causal"]
     ]
@@ -352,12 +433,15 @@ def per_setting(runs: pd.DataFrame) -> pd.DataFrame:
 def paired_comparison(runs: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     """Per setting: the best baseline, the NN ensemble's RMSE ratio to it and to zero, and a paired z.
 
+    Also the causal-variant RMSE ratio of the NN ensemble to SuSiE, and the all-variant ratio to
+    the best baseline of every other NN model (``ratio_to_best_{model}``).
+
     ``paired_z`` is the mean over the setting's simulated GWAS of (NN MSE - best baseline MSE)
     divided by its standard error (the GWAS are independent draws); negative = NN better.
     """
     out = []
     for setting, rows in table.groupby("setting"):
-        rmse = rows.set_index("method").rmse_all
+        rmse, causal = rows.set_index("method").rmse_all, rows.set_index("method").rmse_causal
         best = rmse[list(BASELINES)].idxmin()
         mse = runs[runs.setting == setting].assign(mse=lambda d: d.sse_all / d.m)
         mse = mse.pivot_table(index=["block", "gwas"], columns="method", values="mse")
@@ -367,6 +451,9 @@ def paired_comparison(runs: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
             ratio_to_best=rmse[MAIN] / rmse[best], ratio_to_zero=rmse[MAIN] / rmse["zero"],
             best_baseline_to_zero=rmse[best] / rmse["zero"],
             paired_z=diff.mean() / (diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else np.nan,
+            causal_ratio_to_susie=causal[MAIN] / causal["susie"],
+            **{f"ratio_to_best_{m}": rmse[m] / rmse[best] for m in rmse.index
+               if m.startswith("nn_") and m != MAIN and "_member" not in m and m != f"{MAIN}_K3"},
         ))
     return pd.DataFrame(out)
 
@@ -412,10 +499,10 @@ def enet_default_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def in_sample_check(blocks: list[Block], ensemble: Ensemble, m_total: int, seed: int) -> pd.DataFrame:
-    """RMSE (all variants) per setting of the NN ensemble, SuSiE, EB and zero on the training blocks' LD, new seeds."""
-    sims = simulate(blocks, 1, m_total, seed, purpose=2)
+    """RMSE (all variants) per GRID setting of the NN ensemble, SuSiE, EB and zero on the training blocks' LD, new seeds."""
+    sims = simulate(blocks, GRID, [], 1, m_total, seed, purpose=2)
     runs = evaluate(blocks, sims, {MAIN: ensemble}, replicates=1, seed=seed, baselines=("susie", "eb", "zero"))
-    table = per_setting(runs)
+    table = per_setting(runs, settings_table([]))
     wide = table.pivot(index="setting", columns="method", values="rmse_all")[[MAIN, "susie", "eb", "zero"]]
     return wide.reset_index()
 
@@ -463,12 +550,15 @@ def peak_rss_mb() -> float:
 
 
 def verdict(comparison: pd.DataFrame, summ: pd.DataFrame, enet_default: pd.DataFrame, scale: pd.DataFrame) -> list[str]:
-    """One line per target of issue 4: MET / NOT MET and the measured figure."""
+    """One line per target of issues 4 and 13: MET / NOT MET and the measured figure."""
     lines = []
     below_best = comparison.ratio_to_best <= 1
     lines.append(f"[{'MET' if below_best.all() else 'NOT MET'}] NN ensemble all-variant RMSE <= best baseline in "
                  f"every setting: {int(below_best.sum())}/{len(comparison)} settings (worst ratio "
                  f"{comparison.ratio_to_best.max():.3f}; above in settings {comparison.setting[~below_best].tolist()})")
+    causal = comparison.causal_ratio_to_susie <= 1
+    lines.append(f"[{'MET' if causal.all() else 'NOT MET'}] NN ensemble causal-variant RMSE <= SuSiE's in every "
+                 f"setting: {int(causal.sum())}/{len(comparison)} (worst ratio {comparison.causal_ratio_to_susie.max():.3f})")
     below_zero = comparison.ratio_to_zero <= 1
     lines.append(f"[{'MET' if below_zero.all() else 'NOT MET'}] NN ensemble never worse than beta = 0: "
                  f"{int(below_zero.sum())}/{len(comparison)} settings "
@@ -491,32 +581,52 @@ def verdict(comparison: pd.DataFrame, summ: pd.DataFrame, enet_default: pd.DataF
 
 
 def main(args: argparse.Namespace) -> None:
-    run = QUICK if args.quick else FULL
+    humanlike = args.panel == "humanlike"
+    run = QUICK if args.quick else FULL_HUMANLIKE if humanlike else FULL
+    suffix = "_humanlike" if humanlike else ""
     out_dir = args.out_dir or (DATA / "quick" if args.quick else HERE / "results")
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
     warnings = count_warnings("phenomap.shrinkage.baselines")
     started, load = time.perf_counter(), os.getloadavg()
-    blocks, m_total = build_panel(args.seed)
+    blocks, m_total = build_panel(args.panel, args.seed)
+    block_grid = BLOCK_GRID if humanlike else []
+    gwas_n = HUMANLIKE_GWAS_N if humanlike else None  # None: individual-level GWAS on the panel's samples
     train_blocks, test_blocks = split_blocks(blocks[: run.max_blocks])
     test_blocks = test_blocks[: run.max_test_blocks]
     print(f"panel: {blocks[0].G.shape[0]} samples, {m_total} variants, {len(blocks)} blocks; train on "
           f"{len(train_blocks)} blocks ({sum(b.m for b in train_blocks)} variants), test on {len(test_blocks)} "
           f"({[b.m for b in test_blocks]} variants)")
 
-    train_reps = sorted({c.replicates or run.train_replicates for c in run.models.values()})
-    sims_by_reps = {reps: simulate(train_blocks, reps, m_total, args.seed, purpose=1000 + reps) for reps in train_reps}
-    models, training = train_models(train_blocks, sims_by_reps, run, args.seed)
-    del sims_by_reps
+    # the test GWAS first: the derived training grid is estimated from them (summary statistics only)
+    test_sims = simulate(test_blocks, GRID, block_grid, run.test_replicates, m_total, args.seed, purpose=1, n=gwas_n)
+    signal = gwas_signal(test_blocks, test_sims)
+    n_sim = test_sims[0].n
+    derived = derived_grid(signal, n_sim)
+    print(f"derived training grid: N = {n_sim}, block h2 {sorted({s.h2 for s in derived})} (N h2 "
+          f"{sorted({round(s.h2 * n_sim, 2) for s in derived})}) x causal fractions {DERIVED_FRACTIONS} x s x w = "
+          f"{len(derived)} settings", file=sys.stderr)
+    train_sims = {}
+    for grid, reps in sorted({(c.grid, c.replicates or run.train_replicates) for c in run.models.values()}):
+        panel_grid, own_grid = (GRID, []) if grid == "fixed" else ([], derived)
+        # fixed: the old default (individual-level on the panel's samples); derived: at the GWAS's N
+        train_sims[grid, reps] = simulate(train_blocks, panel_grid, own_grid, reps, m_total, args.seed,
+                                          purpose=1000 + reps + (0 if grid == "fixed" else 100),
+                                          n=None if grid == "fixed" else gwas_n)
+    chi2 = pd.concat([
+        chi2_check({f"setting {k}": rows}, train_sims[grid_key]).assign(training=grid_key[0])
+        for grid_key in train_sims for k, rows in signal.groupby("setting")
+    ], ignore_index=True)
+    models, training = train_models(train_blocks, train_sims, run, args.seed)
+    del train_sims
     trained = time.perf_counter()
 
-    test_sims = simulate(test_blocks, run.test_replicates, m_total, args.seed, purpose=1)
     runs = evaluate(test_blocks, test_sims, models, replicates=run.test_replicates, seed=args.seed,
                     enet_default_settings=run.enet_default_settings)
     runs = with_hybrid(runs)
     evaluated = time.perf_counter()
-    in_sample = in_sample_check(train_blocks, models[MAIN], m_total, args.seed)
-    table = per_setting(runs)
+    in_sample = in_sample_check(train_blocks, models[MAIN], m_total, args.seed) if run.in_sample else None
+    table = per_setting(runs, settings_table(block_grid))
     comparison = paired_comparison(runs, table)
     summ = summary(table, runs)
     enet_default = enet_default_table(runs)
@@ -524,21 +634,22 @@ def main(args: argparse.Namespace) -> None:
 
     members = table[table.method.str.contains("_member")]
     main_table = table[~table.method.str.contains("_member")]
-    write(main_table.merge(comparison[["setting", "best_baseline"]], on="setting"), out_dir / "shrinkage.tsv")
-    write(members, out_dir / "shrinkage_members.tsv")
-    write(summ, out_dir / "shrinkage_summary.tsv")
-    write(comparison, out_dir / "shrinkage_vs_best.tsv")
-    write(enet_default, out_dir / "shrinkage_enet_default.tsv")
-    write(scale, out_dir / "shrinkage_scaling.tsv")
-    write(training, out_dir / "shrinkage_training.tsv")
-    write(in_sample, out_dir / "shrinkage_insample.tsv")
+    tables = {"": main_table.merge(comparison[["setting", "best_baseline"]], on="setting"), "_members": members,
+              "_summary": summ, "_vs_best": comparison, "_enet_default": enet_default, "_scaling": scale,
+              "_training": training, "_chi2": chi2, "_insample": in_sample}
+    for name, frame in tables.items():
+        if frame is not None and len(frame):
+            write(frame, out_dir / f"shrinkage{suffix}{name}.tsv")
 
     report(run, main_table, members, comparison, summ, enet_default, training, scale, runs)
-    with pd.option_context("display.width", 250):
-        print(f"\nin-sample LD check: rmse_all x 1000 on the TRAINING blocks, new seeds, 1 GWAS per block and setting "
-              f"(is the NN's gap to SuSiE a matter of unseen LD?)")
-        print(in_sample.to_string(index=False, float_format=lambda v: f"{1000 * v:.2f}"))
-    print("\ntargets of issue 4:")
+    with pd.option_context("display.width", 250, "display.max_columns", 40):
+        print("\nper-block mean z^2: observed in the test GWAS of each setting vs the training simulations")
+        print(chi2.to_string(index=False, float_format="%.3f"))
+        if in_sample is not None:
+            print("\nin-sample LD check: rmse_all x 1000 on the TRAINING blocks, new seeds, 1 GWAS per block and "
+                  "setting (is the NN's gap to SuSiE a matter of unseen LD?)")
+            print(in_sample.to_string(index=False, float_format=lambda v: f"{1000 * v:.2f}"))
+    print("\ntargets of issues 4 and 13:")
     for line in verdict(comparison, summ, enet_default, scale):
         print("  " + line)
     print(f"\nwall time: {trained - started:.0f} s panel + training, {evaluated - trained:.0f} s evaluation, "
@@ -551,14 +662,14 @@ def main(args: argparse.Namespace) -> None:
 def report(run, main_table, members, comparison, summ, enet_default, training, scale, runs) -> None:
     """Print the tables."""
     settings = main_table.drop_duplicates("setting").set_index("setting")
-    label = settings[["causal_fraction", "h2", "s", "w"]].astype(str).agg("/".join, axis=1)
+    label = settings[["causal_fraction", "h2", "h2_scope", "s", "w"]].astype(str).agg("/".join, axis=1)
     methods = list(run.models) + ([f"{MAIN}_K3"] if f"{MAIN}_K3" in set(main_table.method) else []) + list(BASELINES)
     methods.append("hybrid")
     milli = lambda v: f"{1000 * v:.2f}"  # noqa: E731
     with pd.option_context("display.width", 250, "display.max_rows", 500, "display.max_columns", 40):
         for metric in ("rmse_all", "rmse_causal"):
             wide = main_table.pivot(index="setting", columns="method", values=metric)[methods]
-            wide.insert(0, "frac/h2/s/w", label)
+            wide.insert(0, "frac/h2/scope/s/w", label)
             if metric == "rmse_all":
                 wide["med|z|c"] = settings.median_abs_z_causal.map("{:.2f}".format)
                 wide["med|b/se|c"] = settings.median_beta_over_se_causal.map("{:.2f}".format)

@@ -11,6 +11,7 @@ with rule_logging(snakemake.log[0]):
         top_t=snakemake.params.top_t,
         causal_weight=snakemake.params.causal_weight,
         threads=snakemake.threads,
+        architectures=dict(zip(snakemake.params.traits, snakemake.input.architectures, strict=True)),
         seed=snakemake.params.seed,
         **snakemake.params.options,
     )

@@ -8,6 +8,7 @@ checks that an interrupted local run resumes.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -216,3 +217,27 @@ def test_user_supplied_tables_are_inputs_snakemake_tracks(cohort, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert str(table) in proc.stdout.split("checkpoint ld_blocks:")[1].split("output:")[0]
     assert str(split) in proc.stdout.split("rule gpatlas_pheno:")[1].split("output:")[0]
+
+
+def test_shrinkage_training_is_derived_from_the_cohorts_gwas(cohort, tmp_path):
+    """The training plan brackets the per-block signal (N h2) of the cohort's own GWAS; `fixed` restores the grid."""
+    run = tmp_path / "derived"
+    plan_path = run / "results/mine/shrinkage/training_plan.json"
+    dry = scheduled(snakemake(run, user_config(cohort), "--dry-run", str(plan_path.relative_to(run))))
+    assert dry["gwas_architecture"] == 3 and dry["training_plan"] == 1 and "simulate_training" not in dry
+    proc = snakemake(run, user_config(cohort), str(plan_path.relative_to(run)))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    plan = json.loads(plan_path.read_text())
+    arch = [read_tsv(run / f"results/mine/shrinkage/architecture/trait{k}.tsv") for k in (1, 2, 3)]
+    n_panel = Bfile.open(run / "results/mine/qc/genotypes").n_samples  # the LD reference: the QC'd genotypes
+    assert all(((a.n > 0.9 * n_panel) & (a.n <= n_panel)).all() for a in arch)  # the GWAS's N (a few calls missing)
+    top = max(a.signal.max() for a in arch)
+    # schema defaults (a user config): 5 points up to 1.5 x the strongest block, at the panel's size (individual)
+    expected = np.geomspace(1.0, max(1.5 * top, 10.0), 5) / n_panel
+    assert plan["source"] == "derived" and plan["per_block"] and plan["n"] is None
+    np.testing.assert_allclose(sorted({s["h2"] for s in plan["settings"]}), expected, rtol=1e-9)
+    assert {s["causal_fraction"] for s in plan["settings"]} == {0.002, 0.01, 0.05}
+    assert "SNP h2" in (run / "logs/gwas_architecture/mine/trait1.log").read_text()
+    fixed = scheduled(snakemake(tmp_path / "fixed", user_config(cohort) | {"shrinkage": {"training_grid": "fixed"}},
+                                "--dry-run", str(plan_path.relative_to(run))))
+    assert "gwas_architecture" not in fixed and fixed["training_plan"] == 1

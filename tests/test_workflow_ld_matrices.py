@@ -59,6 +59,7 @@ def test_ld_matrices_give_the_shrunk_effects_of_the_panel_they_were_computed_fro
     nn = config | {"shrinkage": {"method": "nn", "simulation": "summary"}}
     jobs = scheduled(snakemake(matrix_run, nn, "--dry-run"))
     assert jobs["simulate_training_from_matrices"] >= 1
+    assert jobs["gwas_architecture"] == 1 and jobs["training_plan"] == 1  # training derived from the GWAS
     assert not {"simulate_training", "ld_block", "qc"} & set(jobs)
     assert {"train_shrinkage", "shrink", "cluster", "gene_enrichment", "gene_summary"} <= set(jobs)
     res = matrix_run / "results/mine"

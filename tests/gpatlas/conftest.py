@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from gpatlas_helpers import TINY, make_planted, one_thread
+from gpatlas_helpers import TINY, make_epistatic, make_planted, one_thread
 
 from phenomap.gpatlas.data import split_samples
 from phenomap.gpatlas.train import Settings, train_geno_tier, train_pheno_tier
@@ -34,3 +34,15 @@ def trained(planted):
             train_geno_tier(model, data, is_test, settings, seed=12)
             out[variant] = (model, before)
     return out
+
+
+@pytest.fixture(scope="session")
+def epistatic():
+    """(data, is_test, improved model) on data with a planted multiplicative pair (trait1)."""
+    data = make_epistatic()
+    is_test = split_samples(len(data.samples), 0.2, seed=1)
+    with one_thread():
+        settings = Settings(variant="improved", **{**TINY, "geno_epochs": 5})
+        model, _ = train_pheno_tier(data, is_test, settings, seed=21)
+        train_geno_tier(model, data, is_test, settings, seed=22)
+    return data, is_test, model

@@ -50,3 +50,21 @@ def plink_tables(n: int, m: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     bim = pd.DataFrame({"CHROM": "1", "ID": [f"L{j}" for j in range(m)], "CM": 0.0, "POS": np.arange(1, m + 1),
                         "A1": "A", "A2": "G"})
     return fam, bim
+
+
+EPISTATIC_PAIR = (3, 8)  # trait1 rises by 3 SD of noise x 6 where locus 3 carries state 1 and locus 8 state 2
+
+
+def make_epistatic(n: int = 400, m: int = 12, seed: int = 5) -> AtlasData:
+    """Uniform allele states at m loci; trait1 = 3 [state 1 at locus 3 and state 2 at locus 8] + [state 0 at
+    locus 0] + N(0, 0.5^2) (a multiplicative pair); trait2 = 1.5 x A1 count at locus 5 + N(0, 1) (additive)."""
+    rng = np.random.default_rng(seed)
+    states = rng.integers(0, 3, size=(n, m)).astype(np.int8)
+    a, b = EPISTATIC_PAIR
+    y1 = 3.0 * ((states[:, a] == 1) & (states[:, b] == 2)) + (states[:, 0] == 0) + 0.5 * rng.normal(size=n)
+    y2 = 1.5 * states[:, 5] + rng.normal(size=n)
+    ids = [f"e{i}" for i in range(n)]
+    loci = pd.DataFrame({"CHROM": "1", "ID": [f"L{j}" for j in range(m)], "POS": np.arange(1, m + 1),
+                         "A1": "A", "A2": "G"})
+    return AtlasData(states, np.column_stack([y1, y2]), pd.DataFrame({"FID": ids, "IID": ids}), loci,
+                     ("trait1", "trait2"), 3)

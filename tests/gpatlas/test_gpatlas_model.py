@@ -8,6 +8,8 @@ import torch
 from gpatlas_helpers import TINY, make_planted
 
 from phenomap.errors import InputError
+from phenomap.gpatlas.baselines import PATHS, fit_paths
+from phenomap.gpatlas.data import feature_means
 from phenomap.gpatlas.model import AtlasModel
 from phenomap.gpatlas.train import Settings, train_geno_tier, train_pheno_tier
 
@@ -122,14 +124,20 @@ def test_settings__unknown_variant_or_coding_raises():
 
 
 def test_train_geno_tier__improved_keeps_the_linear_path_when_the_network_does_not_help(planted):
-    # the planted traits are additive, which the lasso path captures: the network must stay off
+    # the planted traits are additive, which the chosen paths capture: the network must stay off, and the
+    # model is then exactly the chosen path of each trait refitted on every training sample
     data, is_test = planted
     settings = Settings(variant="improved", **{**TINY, "geno_epochs": 10})
     model, _ = train_pheno_tier(data, is_test, settings, seed=3)
     curve = train_geno_tier(model, data, is_test, settings, seed=4)
     assert curve.kept.tolist() == [True] + [False] * 10
     assert (model.geno.gate.detach() == 0).all()
-    with torch.no_grad():
-        x = model.features(data.states)
-        linear = model.scaler.inverse(model.geno.linear(model.geno.prepare(x)).double().numpy())
-    np.testing.assert_allclose(model.predict_geno(data.states), linear, rtol=1e-6)
+    assert set(model.paths) <= set(PATHS) and len(model.paths) == 3
+    train = ~is_test
+    mean = feature_means(data.states[train], 3, "onehot")
+    paths = fit_paths(data.states[train], 3, "onehot", model.scaler.transform(data.phenotypes[train]), mean=mean,
+                      n_alphas=TINY["lasso_alphas"], folds=TINY["lasso_folds"], seed=4)
+    for t, kind in enumerate(model.paths):
+        expected = paths[kind].predict_states(data.states, 3, "onehot", mean.astype(np.float32))[:, t]
+        got = model.scaler.transform(model.predict_geno(data.states))[:, t]
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)

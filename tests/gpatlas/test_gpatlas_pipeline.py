@@ -3,6 +3,8 @@ steps on arrays (fit_atlas) and the baselines on their own (fit_baselines) give 
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -96,7 +98,11 @@ def test_run_importance__planted_loci_rank_first_and_tables_are_complete(outputs
     inter = read(out["interactions.tsv"])
     assert sorted(inter.ID) == sorted(bim.ID) and inter.vida.notna().all()
     pairs = read(out["pairs.tsv"])
-    assert len(pairs) == 5 * 4 // 2 and set(pairs.ID_A) | set(pairs.ID_B) == set(imp.ID[:5])
+    top = {frozenset(p) for p in itertools.combinations(imp.ID[:5], 2)}
+    listed = {frozenset(p) for p in zip(pairs.ID_A, pairs.ID_B)}
+    # every pair of the 5 most important loci, and the pairs of the path's product terms
+    assert listed == top | {frozenset(p) for p in zip(pairs.ID_A[pairs.in_path], pairs.ID_B[pairs.in_path])}
+    assert top <= listed and len(listed) == len(pairs)
 
 
 def test_run_evaluation__model_applied_to_other_loci_raises(outputs, tmp_path):

@@ -67,6 +67,8 @@ PATHS = {
     "ld_block": "results/{cohort}/ld/blocks/{block}.npz",
     "ld_block_scores": "results/{cohort}/ld/blocks/{block}.ldscore.tsv",
     "ld_scores": "results/{cohort}/ld/ldscores.tsv",
+    "gwas_architecture": "results/{cohort}/shrinkage/architecture/{trait}.tsv",
+    "shrink_plan": "results/{cohort}/shrinkage/training_plan.json",
     "shrink_sims": "results/{cohort}/shrinkage/sims/{block}.npz",
     "shrink_model": "results/{cohort}/shrinkage/model",
     "shrunk": "results/{cohort}/shrinkage/{trait}.tsv",
@@ -383,6 +385,11 @@ def cohort_blocks(cohort):
 def block_outputs(wildcards, template):
     """``template`` expanded over every block of the cohort (other wildcards filled in)."""
     return [template.format(**dict(wildcards.items()), block=b) for b in cohort_blocks(wildcards.cohort)]
+
+
+def trait_outputs(wildcards, template):
+    """``template`` expanded over every trait of the cohort."""
+    return [template.format(cohort=wildcards.cohort, trait=t) for t in traits(wildcards.cohort)]
 
 
 def training_blocks(wildcards, template):

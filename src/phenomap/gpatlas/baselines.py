@@ -1,4 +1,4 @@
-"""Linear models of G-P Atlas: ridge, lasso (the improved model's linear path) and the pairwise lasso.
+"""Linear models of G-P Atlas: ridge, lasso and the pairwise lasso, as baselines and as the improved model's paths.
 
 Each trait is fitted on the training samples where it is observed, with the features centred
 on those samples (so no penalised intercept). Traits observed on the same samples share
@@ -31,7 +31,7 @@ import itertools
 import logging
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -44,6 +44,10 @@ from phenomap.gpatlas.data import feature_matrix, linear_columns
 log = logging.getLogger(__name__)
 
 RIDGE_ALPHAS = np.logspace(-2, 6, 33)
+#: the linear paths the improved model chooses among, simplest first
+PATHS = ("ridge", "lasso", "pairwise")
+#: pairwise lasso: interactions among at most this many of the lasso's loci (largest effects)
+PAIRWISE_MAX_LOCI = 40
 
 
 @dataclass(frozen=True)
@@ -70,10 +74,12 @@ class LinearFit:
 
 @dataclass(frozen=True)
 class LinearPath:
-    """Per-trait linear models over the F network features: prediction = intercept + (x - centre) @ coef.T.
+    """Per-trait models over the F network features: prediction = intercept + (x - centre) @ coef.T
+    + (x[:, pair_a] * x[:, pair_b] - pair_centre) @ pair_coef.T.
 
-    The form of the improved model's linear layer (``coef`` its weights, ``intercept`` its
-    bias, ``centre`` the training feature means its input is centred on).
+    The form of the improved model's path (``coef`` its linear layer's weights, ``intercept`` its
+    bias, ``centre`` the training feature means its input is centred on, the ``pair_*`` its
+    products of two features). A ridge or lasso has no pair terms; a pairwise lasso has them.
 
     Attributes
     ----------
@@ -81,12 +87,23 @@ class LinearPath:
     intercept : (T,) float64.
     centre : (F,) feature centre.
     alpha : (T,) penalties (NaN where unknown).
+    pair_a, pair_b : (P,) int64 feature indices of each product term (pair_a < pair_b).
+    pair_centre : (P,) the product's mean on the samples its trait was fitted on.
+    pair_coef : (T, P) coefficient of each product for each trait (each term belongs to one trait).
     """
 
     coef: np.ndarray
     intercept: np.ndarray
     centre: np.ndarray
     alpha: np.ndarray
+    pair_a: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    pair_b: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    pair_centre: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pair_coef: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.pair_coef is None:
+            object.__setattr__(self, "pair_coef", np.zeros((len(self.coef), 0)))
 
     @classmethod
     def from_fits(cls, fits: list[LinearFit], columns: np.ndarray, centre: np.ndarray) -> LinearPath:
@@ -101,13 +118,45 @@ class LinearPath:
 
     @property
     def used(self) -> np.ndarray:
-        """Increasing indices of the features with a non-zero coefficient for some trait."""
-        return np.flatnonzero((self.coef != 0).any(axis=0))
+        """Increasing indices of the features with a non-zero coefficient for some trait, or in a product."""
+        return np.union1d(np.flatnonzero((self.coef != 0).any(axis=0)), np.r_[self.pair_a, self.pair_b])
 
     def predict(self, x: np.ndarray, columns: np.ndarray) -> np.ndarray:
-        """(n, T) predictions from ``x`` (n, len(columns)), the features ``columns`` (which must
-        include :attr:`used`)."""
-        return self.intercept + (x - self.centre[columns]) @ self.coef[:, columns].T
+        """(n, T) predictions from ``x`` (n, len(columns)), the increasing features ``columns`` (which
+        must include :attr:`used`)."""
+        out = self.intercept + (x - self.centre[columns]) @ self.coef[:, columns].T
+        if len(self.pair_a):
+            a, b = np.searchsorted(columns, self.pair_a), np.searchsorted(columns, self.pair_b)
+            out = out + (x[:, a] * x[:, b] - self.pair_centre) @ self.pair_coef.T
+        return out
+
+    def predict_states(self, states: np.ndarray, n_states: int, coding: str, mean: np.ndarray) -> np.ndarray:
+        """(n, T) predictions of samples with allele-state codes ``states`` (n, m); ``mean`` (F,) float32
+        imputes missing dosages."""
+        used = self.used
+        return self.predict(feature_matrix(states, n_states, coding, used, mean), used)
+
+    def rows(self, chosen: dict[int, LinearPath]) -> LinearPath:
+        """A path whose trait t is ``chosen[t]``'s trait t (every path on the same features and centre);
+        traits not in ``chosen`` keep this path's."""
+        coef, intercept, alpha = self.coef.copy(), self.intercept.copy(), self.alpha.astype(float)
+        parts = [(self, [t for t in range(len(coef)) if t not in chosen])]
+        for t, path in chosen.items():
+            coef[t], intercept[t], alpha[t] = path.coef[t], path.intercept[t], path.alpha[t]
+            parts.append((path, [t]))
+        pair_a, pair_b, pair_centre, pair_coef = [], [], [], []
+        for path, traits in parts:
+            mine = np.zeros(path.pair_coef.shape[1], bool)
+            for t in traits:
+                mine |= path.pair_coef[t] != 0
+            pair_a.append(path.pair_a[mine])
+            pair_b.append(path.pair_b[mine])
+            pair_centre.append(path.pair_centre[mine])
+            block = np.zeros((len(coef), int(mine.sum())))
+            block[traits] = path.pair_coef[traits][:, mine]
+            pair_coef.append(block)
+        return LinearPath(coef, intercept, self.centre, alpha, np.concatenate(pair_a), np.concatenate(pair_b),
+                          np.concatenate(pair_centre), np.concatenate(pair_coef, axis=1))
 
 
 def observed_groups(z: np.ndarray) -> list[tuple[np.ndarray, list[int]]]:
@@ -121,6 +170,32 @@ def observed_groups(z: np.ndarray) -> list[tuple[np.ndarray, list[int]]]:
         observed = ~np.isnan(z[:, t])
         groups.setdefault(np.packbits(observed).tobytes(), (observed, []))[1].append(t)
     return list(groups.values())
+
+
+def ridge_dual(K_train: np.ndarray, Y: np.ndarray,
+               alphas: np.ndarray = RIDGE_ALPHAS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dual ridge solution of k targets with each target's leave-one-out-optimal penalty.
+
+    ``K_train`` (n, n) linear kernel X X^T, ``Y`` (n, k), ``alphas`` (a,). With X centred on
+    its rows (done here in kernel space), the fit is ``mean + (x - x_bar) @ X_c^T @ dual``.
+    Returns dual (n, k), mean (k,) of Y, chosen penalty (k,).
+    """
+    alphas = np.asarray(alphas, dtype=np.float64)
+    n = len(Y)
+    col_mean, grand = K_train.mean(axis=0), K_train.mean()
+    Kc = K_train - col_mean[:, None] - col_mean[None, :] + grand
+    s, U = np.linalg.eigh(Kc)
+    s = np.clip(s, 0, None)
+    mean = Y.mean(axis=0)
+    UY, U2 = U.T @ (Y - mean), U**2
+    loo = np.empty((len(alphas), Y.shape[1]))
+    for a, alpha in enumerate(alphas):
+        # residual and 1 - leverage written without cancellation: (I - H) = U diag(alpha / (s + alpha)) U^T,
+        # less the unpenalised intercept's direction (the constant vector, leverage 1/n)
+        kept = alpha / (s + alpha)
+        loo[a] = np.mean(((U @ (kept[:, None] * UY)) / (U2 @ kept - 1 / n)[:, None]) ** 2, axis=0)
+    chosen = alphas[np.argmin(loo, axis=0)]
+    return U @ (UY / (s[:, None] + chosen[None, :])), mean, chosen
 
 
 def ridge_predict(K_train: np.ndarray, K_test: np.ndarray, y: np.ndarray,
@@ -146,23 +221,10 @@ def ridge_predict(K_train: np.ndarray, K_test: np.ndarray, y: np.ndarray,
     Y = np.asarray(y, dtype=np.float64)
     single = Y.ndim == 1
     Y = Y[:, None] if single else Y
-    alphas = np.asarray(alphas, dtype=np.float64)
-    n = len(Y)
+    dual, mean, chosen = ridge_dual(K_train, Y, alphas)
     col_mean, grand = K_train.mean(axis=0), K_train.mean()
-    Kc = K_train - col_mean[:, None] - col_mean[None, :] + grand
     Kt = K_test - K_test.mean(axis=1, keepdims=True) - col_mean[None, :] + grand
-    s, U = np.linalg.eigh(Kc)
-    s = np.clip(s, 0, None)
-    mean = Y.mean(axis=0)
-    UY, U2 = U.T @ (Y - mean), U**2
-    loo = np.empty((len(alphas), Y.shape[1]))
-    for a, alpha in enumerate(alphas):
-        # residual and 1 - leverage written without cancellation: (I - H) = U diag(alpha / (s + alpha)) U^T,
-        # less the unpenalised intercept's direction (the constant vector, leverage 1/n)
-        kept = alpha / (s + alpha)
-        loo[a] = np.mean(((U @ (kept[:, None] * UY)) / (U2 @ kept - 1 / n)[:, None]) ** 2, axis=0)
-    chosen = alphas[np.argmin(loo, axis=0)]
-    pred = mean + Kt @ (U @ (UY / (s[:, None] + chosen[None, :])))
+    pred = mean + Kt @ dual
     return (pred[:, 0], float(chosen[0])) if single else (pred, chosen)
 
 
@@ -222,6 +284,31 @@ def ridge_baseline(states: np.ndarray, n_states: int, coding: str, z: np.ndarray
     log.info("ridge: %d eigendecompositions for %d traits; penalties %s", len(groups), z.shape[1],
              ", ".join(f"{name}={a:.3g}" for name, a in zip(traits or range(z.shape[1]), penalty)))
     return out, penalty
+
+
+def ridge_path(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, *, mean: np.ndarray,
+               alphas: np.ndarray = RIDGE_ALPHAS, block: int = 4096) -> LinearPath:
+    """Per-trait ridge (leave-one-out penalty) of standardised traits as a :class:`LinearPath` on all F features.
+
+    ``states`` (n, m) the samples to fit on, ``z`` (n, T) NaN = missing, ``mean`` (F,) their
+    feature means (the path's centre; float32 of it imputes missing dosages). The same fit as
+    :func:`ridge_baseline` (primal coefficients ``X_c^T dual``, built ``block`` features at a time).
+    """
+    mean32 = mean.astype(np.float32)
+    K = ridge_kernel(states, n_states, coding, np.arange(len(states)), mean=mean32)
+    fits: list[LinearFit | None] = [None] * z.shape[1]
+    for observed, group in observed_groups(z):
+        rows = np.flatnonzero(observed)
+        dual, y_mean, chosen = ridge_dual(K[np.ix_(rows, rows)], z[rows][:, group])
+        coef, centre = np.zeros((len(mean), len(group))), np.empty(len(mean))
+        for start in range(0, len(mean), block):
+            cols = np.arange(start, min(start + block, len(mean)))
+            x = feature_matrix(states[rows], n_states, coding, cols, mean32).astype(np.float64)
+            centre[cols] = x.mean(axis=0)
+            coef[cols] = (x - centre[cols]).T @ dual
+        for g, t in enumerate(group):
+            fits[t] = LinearFit(coef[:, g], float(y_mean[g]), centre, float(chosen[g]))
+    return LinearPath.from_fits(fits, np.arange(len(mean)), mean)
 
 
 def _coordinate_descent(X: np.ndarray, y: np.ndarray, alpha: float, init: np.ndarray, tol: float) -> np.ndarray:
@@ -427,25 +514,85 @@ def pairwise_lasso(X: np.ndarray, y: np.ndarray, *, block: int, main_coef: np.nd
     return PairwiseFit(loci, block, fit)
 
 
+def product_columns(n_loci: int, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each product column of :func:`pairwise_features` over ``n_loci`` loci: the positions (among
+    the loci's ``n_loci * block`` main columns) of its two factors."""
+    a, b = np.triu_indices(n_loci, k=1)
+    i, j = np.meshgrid(np.arange(block), np.arange(block), indexing="ij")
+    return (a[:, None, None] * block + i).ravel(), (b[:, None, None] * block + j).ravel()
+
+
+def pairwise_path(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, main: LinearPath, *,
+                  max_loci: int = 40, n_alphas: int = 20, folds: int = 5, seed: int = 0, traits=None) -> LinearPath:
+    """Per-trait pairwise lasso (:func:`pairwise_lasso`) of standardised traits as a :class:`LinearPath`.
+
+    ``states`` (n, m) the samples to fit on, ``z`` (n, T) NaN = missing, ``main`` the lasso already
+    fitted on them (it picks each trait's loci; its ``centre`` (F,) is the path's, and imputes
+    missing dosages). Only the selected loci's features are built (the network's full one-hot
+    blocks); the non-zero products become the path's pair terms.
+    """
+    block = n_states if coding == "onehot" else 1
+    mean32 = main.centre.astype(np.float32)
+    T, F = z.shape[1], len(main.centre)
+    coef, intercept, alpha = np.zeros((T, F)), np.empty(T), np.empty(T)
+    pairs = []
+    for t in range(T):
+        obs = ~np.isnan(z[:, t])
+        loci = pairwise_loci(main.coef[t], block, max_loci)
+        cols = (loci[:, None] * block + np.arange(block)).ravel()
+        X = pairwise_features(feature_matrix(states[obs], n_states, coding, cols, mean32), np.arange(len(loci)), block)
+        fit = lasso_cv(X, z[obs, t], n_alphas=n_alphas, folds=folds, seed=seed)
+        k = len(cols)
+        coef[t, cols], alpha[t] = fit.coef[:k], fit.alpha
+        intercept[t] = fit.intercept - (fit.centre[:k] - main.centre[cols]) @ fit.coef[:k]
+        first, second = product_columns(len(loci), block)
+        on = np.flatnonzero(fit.coef[k:])
+        pairs.append((t, cols[first[on]], cols[second[on]], fit.centre[k:][on], fit.coef[k:][on]))
+        log.info("pairwise lasso %s: %d loci, %d non-zero of %d coefficients", traits[t] if traits else t,
+                 len(loci), int((fit.coef != 0).sum()), fit.coef.size)
+    pair_coef = np.zeros((T, sum(len(p[4]) for p in pairs)))
+    start = 0
+    for t, *_, values in pairs:
+        pair_coef[t, start:start + len(values)] = values
+        start += len(values)
+    return LinearPath(coef, intercept, main.centre, alpha, *(np.concatenate([p[i] for p in pairs]) for i in (1, 2, 3)),
+                      pair_coef)
+
+
 def pairwise_baseline(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, train: np.ndarray,
                       main: LinearPath, *, mean: np.ndarray | None = None, max_loci: int = 40, n_alphas: int = 20,
                       folds: int = 5, seed: int = 0, traits=None) -> np.ndarray:
-    """Pairwise-lasso predictions (n, T) of every sample (:func:`pairwise_lasso` per trait on its
-    observed training samples), the loci chosen by the lasso ``main`` already fitted on them.
+    """Pairwise-lasso predictions (n, T) of every sample (:func:`pairwise_path` on the training rows
+    ``train`` (r,)), the loci chosen by the lasso ``main`` already fitted on them.
 
-    ``states`` (n, m), ``z`` (n, T) standardised with NaN for missing, ``train`` (r,) rows,
-    ``mean`` (F,) float32 training feature means (dosage imputation). Only the selected loci's
-    features are built (the network's full one-hot blocks, as :func:`pairwise_lasso` uses).
+    ``states`` (n, m), ``z`` (n, T) standardised with NaN for missing, ``mean`` (F,) float32
+    training feature means (dosage imputation; default ``main.centre``).
     """
-    block = n_states if coding == "onehot" else 1
-    out = np.full(z.shape, np.nan)
-    for t in range(z.shape[1]):
-        obs = train[~np.isnan(z[train, t])]
-        loci = pairwise_loci(main.coef[t], block, max_loci)
-        x = feature_matrix(states, n_states, coding, (loci[:, None] * block + np.arange(block)).ravel(), mean)
-        F = pairwise_features(x, np.arange(len(loci)), block)
-        fit = lasso_cv(F[obs], z[obs, t], n_alphas=n_alphas, folds=folds, seed=seed)
-        out[:, t] = fit.predict(F)
-        log.info("pairwise lasso %s: %d loci, %d non-zero of %d coefficients", traits[t] if traits else t,
-                 len(loci), int((fit.coef != 0).sum()), fit.coef.size)
+    path = pairwise_path(states[train], n_states, coding, z[train], main, max_loci=max_loci, n_alphas=n_alphas,
+                         folds=folds, seed=seed, traits=traits)
+    return path.predict_states(states, n_states, coding, main.centre.astype(np.float32) if mean is None else mean)
+
+
+def fit_paths(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, *, mean: np.ndarray, kinds=PATHS,
+              n_alphas: int = 20, folds: int = 5, seed: int = 0, traits=None) -> dict[str, LinearPath]:
+    """The paths ``kinds`` (subset of :data:`PATHS`) of standardised traits ``z`` (n, T) on the samples
+    ``states`` (n, m), each centred on ``mean`` (F,), their feature means; in :data:`PATHS` order.
+    The pairwise lasso's loci come from the lasso, fitted once for both."""
+    out = {}
+    if "ridge" in kinds:
+        out["ridge"] = ridge_path(states, n_states, coding, z, mean=mean)
+    if "lasso" in kinds or "pairwise" in kinds:
+        lasso = fit_lasso_path(states, n_states, coding, z, mean=mean, n_alphas=n_alphas, folds=folds, seed=seed,
+                               traits=traits)
+        if "lasso" in kinds:
+            out["lasso"] = lasso
+        if "pairwise" in kinds:
+            out["pairwise"] = pairwise_path(states, n_states, coding, z, lasso, max_loci=PAIRWISE_MAX_LOCI,
+                                            n_alphas=n_alphas, folds=folds, seed=seed, traits=traits)
     return out
+
+
+def mixed_path(paths: dict[str, LinearPath], kinds) -> LinearPath:
+    """One path whose trait t is ``paths[kinds[t]]``'s trait t."""
+    first = paths[kinds[0]]
+    return first.rows({t: paths[kind] for t, kind in enumerate(kinds) if paths[kind] is not first})

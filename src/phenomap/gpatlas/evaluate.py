@@ -13,9 +13,8 @@ Baselines (:func:`fit_baselines`, callable on their own: no network needed) use 
 features (one-hot or dosage, missing dosages imputed with the training mean) and the same
 split and trait standardisation as the network: ridge with the leave-one-out penalty (from
 chunked linear kernels, so no feature matrix is held), lasso with the K-fold-CV penalty,
-and the pairwise lasso on the lasso's loci (see :mod:`phenomap.gpatlas.baselines`). A model
-whose linear path is a lasso (the improved variant) hands that path in as the lasso
-baseline: it is the same estimator on the same samples, so it is not fitted twice.
+and the pairwise lasso on the lasso's loci (see :mod:`phenomap.gpatlas.baselines`), all on
+every training sample.
 """
 
 from __future__ import annotations
@@ -27,7 +26,13 @@ import numpy as np
 import pandas as pd
 
 from phenomap.errors import InputError
-from phenomap.gpatlas.baselines import LinearPath, fit_lasso_path, pairwise_baseline, ridge_baseline
+from phenomap.gpatlas.baselines import (
+    PAIRWISE_MAX_LOCI,
+    LinearPath,
+    fit_lasso_path,
+    pairwise_baseline,
+    ridge_baseline,
+)
 from phenomap.gpatlas.data import CODINGS, AtlasData, PhenotypeScaler, feature_matrix, feature_means
 from phenomap.gpatlas.model import AtlasModel
 
@@ -36,8 +41,6 @@ log = logging.getLogger(__name__)
 MAPE_FLOOR = 0.1
 METRIC_COLUMNS = ["model", "trait", "n", "r2", "pearson_r", "mape"]
 BASELINES = ("ridge", "lasso", "pairwise")
-#: pairwise lasso: interactions among at most this many of the lasso's loci (largest coefficients)
-PAIRWISE_MAX_LOCI = 40
 
 
 def trait_metrics(pred: np.ndarray, obs: np.ndarray) -> dict[str, float]:
@@ -107,8 +110,7 @@ def fit_baselines(data: AtlasData, is_test, *, coding: str = "onehot", baselines
     """Ridge, lasso and pairwise lasso of every trait, fitted on the training samples: no network needed.
 
     The workflow's ``gpatlas_evaluate`` step calls this with the model's split and settings,
-    so the same arguments give its numbers (with ``lasso`` = the improved model's linear path
-    it reuses that instead of fitting the lasso again).
+    so the same arguments give its numbers.
 
     Parameters
     ----------
@@ -164,18 +166,6 @@ def fit_baselines(data: AtlasData, is_test, *, coding: str = "onehot", baselines
     return Baselines(preds, metrics, lasso, penalty)
 
 
-def model_linear_path(model: AtlasModel) -> LinearPath | None:
-    """The improved model's linear path as a :class:`LinearPath` (None for a model without one)."""
-    net = model.geno
-    if net is None or net.linear is None:
-        return None
-    mean = net.feature_mean.detach().cpu().numpy()
-    return LinearPath(coef=net.linear.weight.detach().cpu().numpy(),
-                      intercept=net.linear.bias.detach().cpu().double().numpy(),
-                      centre=mean if net.centre else np.zeros_like(mean),
-                      alpha=np.full(len(model.traits), np.nan))
-
-
 PREDICTION_COLUMNS = {"pheno->pheno": "pheno_pred", "geno->pheno": "geno_pred", "ridge": "ridge",
                       "lasso": "lasso", "pairwise": "pairwise"}
 
@@ -191,7 +181,7 @@ def evaluate_model(model: AtlasModel, data: AtlasData, is_test, *, baselines=BAS
     data : AtlasData
     is_test : (n,) bool
     baselines, lasso_alphas, lasso_folds, seed :
-        As :func:`fit_baselines` (``seed``: the tier-2 seed, whose folds the linear path used).
+        As :func:`fit_baselines` (``seed``: the tier-2 seed, whose folds the model's paths used).
 
     Returns
     -------
@@ -206,8 +196,7 @@ def evaluate_model(model: AtlasModel, data: AtlasData, is_test, *, baselines=BAS
     preds = {"pheno->pheno": model.predict_pheno(data.phenotypes), "geno->pheno": model.predict_geno(data.states)}
     if baselines:
         fitted = fit_baselines(data, is_test, coding=model.architecture.coding, baselines=baselines,
-                               lasso_alphas=lasso_alphas, lasso_folds=lasso_folds, seed=seed,
-                               lasso=model_linear_path(model))
+                               lasso_alphas=lasso_alphas, lasso_folds=lasso_folds, seed=seed)
         preds |= fitted.predictions
     metrics = metrics_table({k: v[is_test] for k, v in preds.items()}, data.phenotypes[is_test], data.traits)
     n, T = data.phenotypes.shape

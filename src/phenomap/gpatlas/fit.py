@@ -1,7 +1,7 @@
 """G-P Atlas on arrays: one call from a genotype array and a trait table to the workflow's outputs.
 
 :func:`fit_atlas` runs the four steps of the workflow's G-P Atlas stage in memory, with the
-same seeds: the train/test split (``seed``), tier 1 (``seed + 1``), tier 2 and its linear path
+same seeds: the train/test split (``seed``), tier 1 (``seed + 1``), tier 2 and its paths
 (``seed + 2``), predictions and metrics beside the baselines (lasso folds ``seed + 2``), and
 ablation importance, VIDA and pairwise interactions. Given the same data, settings and seed
 (the workflow's seed is ``config seed + 1000``, its ``SEED_OFFSETS["gpatlas"]``) it returns

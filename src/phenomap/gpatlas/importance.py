@@ -7,8 +7,9 @@ standardised prediction of t when a is ablated (samples without a do not change,
 as zeros). A locus's importance is the largest over its states; the all-trait version uses
 the mean squared change over traits.
 
-Only the first layer and the linear path read the features, so ablating one feature only
-shifts their pre-activations by that feature's weight column: every (sample, locus)
+Only the first layer and the fixed path read the features, so ablating one feature only
+shifts the first layer's pre-activations and the path's linear part by that feature's
+weight column, and removes the path's product terms that contain it: every (sample, locus)
 ablation is evaluated by pushing the shifted pre-activations through the rest of the
 network, in chunks of loci, without building any ablated input matrix.
 """
@@ -65,13 +66,44 @@ def _carried_feature(model: AtlasModel, states: np.ndarray, x: torch.Tensor, loc
 
 
 def _unablated(model: AtlasModel, net, states: np.ndarray, device: torch.device):
-    """Imputed features x (n, F), first-layer pre-activations (n, hidden), linear-path output (n, T) or
+    """Imputed features x (n, F), first-layer pre-activations (n, hidden), path output (n, T) or
     None, and the prediction (n, T) of samples with allele-state codes ``states`` (n, m), nothing ablated."""
     x = net.impute(model.features(states).to(device))
     z = net.prepare(x)
     base_pre = net.first(z[:, net.inputs])
-    base_lin = None if net.linear is None else net.linear(z)
+    base_lin = None if net.linear is None else net.path(x, z)
     return x, base_pre, base_lin, net.head(base_pre, base_lin)
+
+
+def _path_terms(net, x: torch.Tensor, first: np.ndarray, second: np.ndarray | None, per_locus: int,
+                n_traits: int) -> torch.Tensor:
+    """(n, len(first), T) sum of the path's product terms over samples ``x`` (n, F) imputed features.
+
+    With ``second`` None: for each locus of ``first`` (distinct), the terms with a factor at that
+    locus (what ablating the locus removes). Else, for each pair (first[q], second[q]) of
+    distinct loci, the terms with one factor at each (what ablating both gives back as their
+    interaction)."""
+    out = x.new_zeros(len(x), len(first), n_traits)
+    if net.linear is None or not len(net.pair_a):
+        return out
+    loci_a, loci_b = (net.pair_a // per_locus).cpu().numpy(), (net.pair_b // per_locus).cpu().numpy()
+    m = len(net.feature_mean) // per_locus
+    if second is None:
+        position = np.full(m, -1)
+        position[first] = np.arange(len(first))
+        targets = [position[loci_a], position[loci_b]]
+    else:
+        lo, hi = np.minimum(first, second), np.maximum(first, second)
+        position = dict(zip((lo * m + hi).tolist(), range(len(first))))
+        key = np.minimum(loci_a, loci_b) * m + np.maximum(loci_a, loci_b)
+        targets = [np.array([position.get(k, -1) for k in key.tolist()], dtype=int)]
+    for where in targets:
+        terms = np.flatnonzero(where >= 0)
+        if terms.size:
+            t = torch.as_tensor(terms, device=x.device)
+            contribution = net.pair_products(x)[:, t, None] * net.pair_coef.T[t][None]  # (n, s, T)
+            out.index_add_(1, torch.as_tensor(where[terms], device=x.device), contribution)
+    return out
 
 
 @torch.no_grad()
@@ -101,7 +133,8 @@ def ablation_importance(model: AtlasModel, states: np.ndarray, *, chunk: int = 2
             pre = (base_pre[:, None, :] - shift).reshape(-1, weight.shape[0])
             lin = None
             if lin_weight is not None:
-                lin = (base_lin[:, None, :] - lin_weight.T[columns] * values[..., None]).reshape(-1, T)
+                lin = (base_lin[:, None, :] - lin_weight.T[columns] * values[..., None]
+                       - _path_terms(net, x, loci, None, n_groups, T)).reshape(-1, T)
             change = (net.head(pre, lin).reshape(len(rows), len(loci), T) - base[:, None, :]).pow(2).double().cpu()
             per_sample[np.ix_(rows, loci)] = change.mean(dim=2).float().numpy()
             onehot = torch.nn.functional.one_hot(carried + 1, n_groups + 1)[..., 1:].double()  # (batch, c, groups)
@@ -117,31 +150,56 @@ def ablation_importance(model: AtlasModel, states: np.ndarray, *, chunk: int = 2
 
 
 @torch.no_grad()
-def pairwise_interactions(model: AtlasModel, states: np.ndarray, loci: np.ndarray, *,
-                          device: torch.device = torch.device("cpu")) -> np.ndarray:
-    """Interaction of ablating two loci together, for every pair of ``loci`` (k,).
+def pair_interactions(model: AtlasModel, states: np.ndarray, pairs: np.ndarray, *, batch: int = 256,
+                      device: torch.device = torch.device("cpu")) -> np.ndarray:
+    """Interaction of ablating two loci together, for each pair of distinct loci ``pairs`` (q, 2).
 
     For samples i and traits t: f(both ablated) - f(first ablated) - f(second ablated) + f(none),
-    which is 0 for loci that act additively on the prediction. Returns (k, k, T): the mean
-    over samples of its square (symmetric, zero diagonal).
+    which is 0 for loci that act additively on the prediction (for a product term of the path,
+    the term itself). Returns (q, T): the mean over samples of its square. Pairs are taken
+    ``batch`` at a time.
     """
     net = model.geno.to(device).eval()
-    n = len(states)
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    n, out = len(states), []
     x, base_pre, base_lin, base = _unablated(model, net, states, device)
-    columns, values, _ = _carried_feature(model, states, x, np.asarray(loci))
-    shift = net.first_weight().T[columns.to(device)] * values.to(device)[..., None]  # (n, k, hidden)
-    k, T = len(loci), base.shape[1]
-    single = net.head((base_pre[:, None, :] - shift).reshape(-1, shift.shape[2]),
-                      None if base_lin is None else base_lin.repeat_interleave(k, dim=0)).reshape(n, k, T)
+    per_locus = model.architecture.per_locus
+    for start in range(0, len(pairs), batch):
+        chunk = pairs[start:start + batch]
+        loci, index = np.unique(chunk, return_inverse=True)
+        first, second = index.reshape(-1, 2).T
+        columns, values, _ = _carried_feature(model, states, x, loci)
+        shift = net.first_weight().T[columns.to(device)] * values.to(device)[..., None]  # (n, k, hidden)
+        k, q, T = len(loci), len(chunk), base.shape[1]
+        lin = None if base_lin is None else base_lin.repeat_interleave(k, dim=0)
+        single = net.head((base_pre[:, None, :] - shift).reshape(-1, shift.shape[2]), lin).reshape(n, k, T)
+        lin = None if base_lin is None else base_lin.repeat_interleave(q, dim=0)
+        both = net.head((base_pre[:, None, :] - shift[:, first] - shift[:, second]).reshape(-1, shift.shape[2]), lin)
+        interaction = both.reshape(n, q, T) - single[:, first] - single[:, second] + base[:, None, :]
+        interaction += _path_terms(net, x, chunk[:, 0], chunk[:, 1], per_locus, T)
+        out.append(interaction.pow(2).mean(dim=0).double().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, len(model.traits)))
+
+
+def pairwise_interactions(model: AtlasModel, states: np.ndarray, loci: np.ndarray, *,
+                          device: torch.device = torch.device("cpu")) -> np.ndarray:
+    """:func:`pair_interactions` of every pair of ``loci`` (k,): (k, k, T), symmetric, zero diagonal."""
+    k = len(loci)
     first, second = np.triu_indices(k, 1)
-    both_pre = base_pre[:, None, :] - shift[:, first] - shift[:, second]
-    both = net.head(both_pre.reshape(-1, shift.shape[2]),
-                    None if base_lin is None else base_lin.repeat_interleave(len(first), dim=0))
-    both = both.reshape(n, len(first), T)
-    interaction = (both - single[:, first] - single[:, second] + base[:, None, :]).pow(2).mean(dim=0)
-    out = np.zeros((k, k, T))
-    out[first, second] = out[second, first] = interaction.double().cpu().numpy()
+    out = np.zeros((k, k, len(model.traits)))
+    out[first, second] = out[second, first] = pair_interactions(
+        model, states, np.column_stack([np.asarray(loci)[first], np.asarray(loci)[second]]), device=device)
     return out
+
+
+def path_pairs(model: AtlasModel) -> np.ndarray:
+    """(q, 2) distinct locus pairs (lower locus first) with a product term in the model's path."""
+    net = model.geno
+    if net is None or net.linear is None or not len(net.pair_a):
+        return np.zeros((0, 2), dtype=np.int64)
+    per_locus = model.architecture.per_locus
+    a, b = (net.pair_a // per_locus).cpu().numpy(), (net.pair_b // per_locus).cpu().numpy()
+    return np.unique(np.column_stack([np.minimum(a, b), np.maximum(a, b)]), axis=0)
 
 
 def anova_scores(states: np.ndarray, y: np.ndarray, *, chunk: int = 2048) -> np.ndarray:
@@ -187,7 +245,8 @@ def importance_tables(model: AtlasModel, data: AtlasData, is_test: np.ndarray, *
     z_threshold, partner_fraction, clumpiness_fraction, max_loci :
         VIDA settings (:func:`~phenomap.gpatlas.vida.vida`).
     top_pairs : int
-        Interactions are measured between every pair of this many most important loci.
+        Interactions are measured between every pair of this many most important loci, and
+        between the loci of every product term of the model's path.
     chunk : int
         Loci ablated at a time.
     device : torch.device
@@ -200,7 +259,8 @@ def importance_tables(model: AtlasModel, data: AtlasData, is_test: np.ndarray, *
     interactions : DataFrame
         Per locus ``CHROM ID POS vida extreme_ratio_diff clumpiness_diff``, by decreasing VIDA score.
     pairs : DataFrame
-        ``ID_A ID_B interaction top_trait top_trait_interaction``, by decreasing interaction.
+        ``ID_A ID_B interaction top_trait top_trait_interaction in_path`` (``in_path``: the
+        path has a product term of the two loci), by decreasing interaction.
     """
     test_states = data.states[is_test]
     imp = ablation_importance(model, test_states, chunk=chunk, device=device)
@@ -219,13 +279,16 @@ def importance_tables(model: AtlasModel, data: AtlasData, is_test: np.ndarray, *
     interactions = interactions.sort_values("vida", ascending=False, kind="stable", na_position="last")
 
     top = np.argsort(-imp.overall, kind="stable")[: min(top_pairs, len(loci))]
-    inter = pairwise_interactions(model, test_states, top, device=device)
     a, b = np.triu_indices(len(top), 1)
-    per_trait = inter[a, b]  # (pairs, T)
+    in_path = path_pairs(model)
+    candidates = np.unique(np.concatenate([np.sort(np.column_stack([top[a], top[b]]), axis=1), in_path]), axis=0)
+    per_trait = pair_interactions(model, test_states, candidates, device=device)  # (pairs, T)
+    ids = loci.ID.to_numpy()
     pairs = pd.DataFrame({
-        "ID_A": loci.ID.to_numpy()[top[a]], "ID_B": loci.ID.to_numpy()[top[b]],
+        "ID_A": ids[candidates[:, 0]], "ID_B": ids[candidates[:, 1]],
         "interaction": per_trait.mean(axis=1),
-        "top_trait": np.asarray(data.traits)[per_trait.argmax(axis=1)] if len(a) else [],
-        "top_trait_interaction": per_trait.max(axis=1) if len(a) else [],
+        "top_trait": np.asarray(data.traits)[per_trait.argmax(axis=1)] if len(candidates) else [],
+        "top_trait_interaction": per_trait.max(axis=1) if len(candidates) else [],
+        "in_path": (candidates[:, None, :] == in_path[None, :, :]).all(axis=2).any(axis=1),
     })
     return table, interactions, pairs.sort_values("interaction", ascending=False, kind="stable")

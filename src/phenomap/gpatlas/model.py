@@ -3,8 +3,9 @@
 Tier 1 is a phenotype denoising autoencoder (encoder: traits -> hidden -> latent; decoder:
 latent -> hidden -> traits, linear output). Tier 2 is a genotype encoder (features -> hidden
 -> latent) feeding the tier-1 decoder; the improved variant centres the features, adds a
-linear path from the features straight to the traits and lets the encoder read only the
-loci that path selected. Hidden layers use batch
+path from the features straight to the traits (linear terms and products of two features:
+a ridge, lasso or pairwise lasso, :class:`~phenomap.gpatlas.baselines.LinearPath`) and lets
+the encoder read only the loci that path uses. Hidden layers use batch
 norm (momentum 0.8 in PyTorch's convention, as published) and leaky ReLU (slope 0.01).
 
 A saved model is one ``torch.save`` file holding the state dicts plus the metadata needed to
@@ -52,12 +53,14 @@ class GenotypeNet(nn.Module):
     ``decoder`` is the tier-1 decoder (a copy: fine-tuning it never touches tier 1).
     ``feature_mean`` (F,) imputes missing dosages and, when ``centre``, is subtracted from
     every input. The encoder reads the features listed in ``inputs`` (default all).
-    With ``linear``, a linear path (features -> traits) is added to the network path,
-    which is scaled by a per-trait ``gate`` (initially 0).
+    With ``linear``, a fixed path (features -> traits: ``linear`` on the centred features
+    plus ``n_pairs`` products of two imputed features, see :meth:`set_path`) is added to the
+    network path, which is scaled by a per-trait ``gate`` (initially 0).
     """
 
     def __init__(self, n_features: int, hidden: int, latent: int, decoder: nn.Module, n_traits: int,
-                 *, centre: bool, linear: bool, feature_mean: np.ndarray, inputs: np.ndarray | None = None):
+                 *, centre: bool, linear: bool, feature_mean: np.ndarray, inputs: np.ndarray | None = None,
+                 n_pairs: int = 0):
         super().__init__()
         inputs = np.arange(n_features) if inputs is None else np.asarray(inputs)
         self.register_buffer("inputs", torch.as_tensor(inputs, dtype=torch.long))
@@ -69,13 +72,39 @@ class GenotypeNet(nn.Module):
         self.decoder = copy.deepcopy(decoder)
         self.linear = nn.Linear(n_features, n_traits) if linear else None
         self.gate = nn.Parameter(torch.zeros(n_traits)) if linear else None
+        if linear:
+            self.register_buffer("pair_a", torch.zeros(n_pairs, dtype=torch.long))
+            self.register_buffer("pair_b", torch.zeros(n_pairs, dtype=torch.long))
+            self.register_buffer("pair_centre", torch.zeros(n_pairs))
+            self.register_buffer("pair_coef", torch.zeros(n_traits, n_pairs))
+
+    @torch.no_grad()
+    def set_path(self, path) -> None:
+        """Make ``path`` (a :class:`~phenomap.gpatlas.baselines.LinearPath` centred on ``feature_mean``,
+        or on 0 without ``centre``) the fixed path."""
+        device = self.linear.weight.device
+        self.linear.weight.copy_(torch.as_tensor(path.coef))
+        self.linear.bias.copy_(torch.as_tensor(path.intercept))
+        self.linear.requires_grad_(False)
+        self.pair_a = torch.as_tensor(path.pair_a, dtype=torch.long, device=device)
+        self.pair_b = torch.as_tensor(path.pair_b, dtype=torch.long, device=device)
+        self.pair_centre = torch.as_tensor(path.pair_centre, dtype=torch.float32, device=device)
+        self.pair_coef = torch.as_tensor(path.pair_coef, dtype=torch.float32, device=device)
+
+    def pair_products(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, P) products of the path's feature pairs, from imputed features ``x`` (batch, F)."""
+        return x[:, self.pair_a] * x[:, self.pair_b]
+
+    def path(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """(batch, T) output of the fixed path from imputed features ``x`` and prepared ones ``z``."""
+        return self.linear(z) + (self.pair_products(x) - self.pair_centre) @ self.pair_coef.T
 
     def impute(self, x: torch.Tensor) -> torch.Tensor:
         """Missing (NaN) features replaced by their training mean."""
         return torch.where(torch.isnan(x), self.feature_mean, x)
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
-        """Imputed features, centred when configured: what the first layer and linear path read."""
+        """Imputed features, centred when configured: what the first layer and the path's linear terms read."""
         x = self.impute(x)
         return x - self.feature_mean if self.centre else x
 
@@ -86,15 +115,16 @@ class GenotypeNet(nn.Module):
         return full
 
     def head(self, pre_activation: torch.Tensor, linear_out: torch.Tensor | None) -> torch.Tensor:
-        """Output from the first layer's pre-activations (batch, hidden) and the linear path's output."""
+        """Output from the first layer's pre-activations (batch, hidden) and the path's output."""
         out = self.decoder(self.encoder_rest(pre_activation))
         return out if linear_out is None else linear_out + self.gate * out
 
     def forward(self, x: torch.Tensor, corrupted: torch.Tensor | None = None) -> torch.Tensor:
         """Predict from features ``x``; in training, the encoder may read ``corrupted`` instead."""
-        z = self.prepare(x)
+        x = self.impute(x)
+        z = x - self.feature_mean if self.centre else x
         encoder_in = z if corrupted is None else self.prepare(corrupted)
-        return self.head(self.first(encoder_in[:, self.inputs]), None if self.linear is None else self.linear(z))
+        return self.head(self.first(encoder_in[:, self.inputs]), None if self.linear is None else self.path(x, z))
 
 
 @dataclass(frozen=True)
@@ -119,7 +149,8 @@ class AtlasModel:
     """A trained (or tier-1-only) G-P Atlas model with the metadata to apply it.
 
     ``loci``: (m, 3) ``ID A1 A2`` the genotype features were built from, in order.
-    ``geno`` is None until tier 2 is trained.
+    ``geno`` is None until tier 2 is trained. ``paths``: (T,) the kind of each trait's fixed
+    path (``ridge``, ``lasso``, ``pairwise``), empty without one.
     """
 
     architecture: Architecture
@@ -128,6 +159,7 @@ class AtlasModel:
     scaler: PhenotypeScaler
     pheno: PhenoAutoencoder
     geno: GenotypeNet | None = None
+    paths: tuple[str, ...] = ()
 
     @property
     def n_features(self) -> int:
@@ -181,6 +213,7 @@ class AtlasModel:
             "scaler": {"mean": self.scaler.mean.tolist(), "sd": self.scaler.sd.tolist()},
             "pheno": self.pheno.state_dict(),
             "geno": None if self.geno is None else self.geno.state_dict(),
+            "paths": list(self.paths),
         }
         with atomic_path(path) as tmp:
             torch.save(blob, tmp)
@@ -193,12 +226,16 @@ class AtlasModel:
         scaler = PhenotypeScaler(np.asarray(blob["scaler"]["mean"]), np.asarray(blob["scaler"]["sd"]))
         pheno = PhenoAutoencoder(len(traits), arch.hidden, arch.latent)
         pheno.load_state_dict(blob["pheno"])
-        model = cls(arch, traits, pd.DataFrame(blob["loci"]), scaler, pheno.to(device))
+        model = cls(arch, traits, pd.DataFrame(blob["loci"]), scaler, pheno.to(device), paths=tuple(blob.get("paths", ())))
         if blob["geno"] is not None:
             state = blob["geno"]
+            if arch.linear and "pair_a" not in state:
+                raise InputError(f"{path}: a G-P Atlas model saved before the paths had product terms; "
+                                 "retrain tier 2 (delete the file and rerun its rule).")
             geno = GenotypeNet(model.n_features, arch.hidden, arch.latent, pheno.decoder, len(traits),
                                centre=arch.centre, linear=arch.linear, feature_mean=state["feature_mean"].cpu().numpy(),
-                               inputs=state["inputs"].cpu().numpy())
+                               inputs=state["inputs"].cpu().numpy(),
+                               n_pairs=len(state["pair_a"]) if arch.linear else 0)
             geno.load_state_dict(state)
             model.geno = geno.to(device)
         return model

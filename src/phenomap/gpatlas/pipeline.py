@@ -18,8 +18,9 @@ Outputs of one cohort (``results/<cohort>/gpatlas/``):
   training samples), by decreasing importance;
 - ``interactions.tsv``: per locus ``CHROM ID POS vida extreme_ratio_diff clumpiness_diff``, by
   decreasing VIDA score (NaN for loci beyond ``max_loci``);
-- ``interaction_pairs.tsv``: ``ID_A ID_B interaction top_trait top_trait_interaction`` for every
-  pair of the ``top_pairs`` most important loci, by decreasing interaction.
+- ``interaction_pairs.tsv``: ``ID_A ID_B interaction top_trait top_trait_interaction in_path`` for
+  every pair of the ``top_pairs`` most important loci and every pair with a product term in the
+  model's path (``in_path``), by decreasing interaction.
 """
 
 from __future__ import annotations

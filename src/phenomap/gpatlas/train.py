@@ -17,16 +17,23 @@ Variants (:data:`VARIANTS`):
   vector of column sums of the first-layer weights (one sum per input feature, over the
   hidden units). Note that this penalty only pulls each column's sum to zero, so it does not
   switch loci off.
-- ``improved``: centred features and a linear path fitted first: per trait, a lasso with
-  the penalty chosen by K-fold CV on the training split (:func:`~phenomap.gpatlas.baselines.fit_lasso_path`;
-  one column per biallelic locus, an exact reparametrisation of its two one-hot columns),
-  kept fixed. The network path (genotype encoder into the tier-1 decoder, fine-tuned at
-  ``decoder_lr``) reads only the loci the lasso selected for some trait, is scaled by a
-  per-trait gate that starts at 0, and is fitted to what the linear path leaves over. A
-  share ``validation_fraction`` of the training samples is held out of the network's fit,
-  and the epoch with the lowest validation loss is kept, epoch 0 (the linear path alone)
-  included: the network is only used where it clearly helps held-out samples (by
-  :data:`NETWORK_MIN_Z` standard errors of the paired per-sample difference).
+- ``improved``: centred features and a fixed path chosen first, then a gated network. A
+  share ``validation_fraction`` of the training samples is held in for validation (the
+  test split is never used). Per trait, every candidate path of ``paths`` (ridge with the
+  leave-one-out penalty; lasso with the K-fold-CV penalty; pairwise lasso: a second lasso on
+  the lasso's loci and all their pairwise products, see :mod:`phenomap.gpatlas.baselines`) is
+  fitted on the other training samples and chosen by its validation MSE (a richer path only
+  where it is clearly lower, by :data:`PATH_MIN_Z` standard errors). The network path (genotype encoder into the tier-1 decoder,
+  fine-tuned at ``decoder_lr``) reads only the loci that path uses, is scaled by a per-trait
+  gate that starts at 0, and is fitted to what the chosen path leaves over on the same
+  samples. The epoch with the lowest validation loss is kept, epoch 0 (the path alone)
+  included, and only where the network clearly helps the validation samples: its paired
+  per-sample gain must pass a one-sided z test at level :data:`NETWORK_ALPHA`, Bonferroni-
+  corrected for the epochs looked at (z > 3.0 for 20 epochs, 3.9 for 250), as the best of
+  many noisy epochs otherwise passes by chance. Without the
+  network, the chosen paths are refitted on all training samples, so the model is then
+  exactly the chosen ridge / lasso / pairwise lasso of each trait; with it, model and path
+  keep the fit without the validation samples.
 
 Everything random is drawn from generators seeded by ``seed``: the same settings and seed
 give the same model on CPU.
@@ -42,26 +49,30 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
+from scipy import stats
 from tqdm.auto import tqdm
 
 from phenomap.errors import InputError
-from phenomap.gpatlas.baselines import fit_lasso_path
+from phenomap.gpatlas.baselines import PATHS, LinearPath, fit_paths, mixed_path
 from phenomap.gpatlas.data import CODINGS, AtlasData, PhenotypeScaler, encode, feature_means
 from phenomap.gpatlas.model import Architecture, AtlasModel, GenotypeNet, PhenoAutoencoder
 
 log = logging.getLogger(__name__)
 
 BETAS = (0.5, 0.999)
-#: improved variant: an epoch's network is kept only if it lowers the validation error of the
-#: linear path alone by this many standard errors of the paired per-sample difference
-NETWORK_MIN_Z = 2.0
+#: improved variant: an epoch's network is kept only if it lowers the validation error of the path
+#: alone with this one-sided significance, Bonferroni-corrected for the number of epochs
+NETWORK_ALPHA = 0.025
+#: improved variant: a richer path (lasso over ridge, pairwise over both) is chosen only if it lowers
+#: the validation error of the best simpler one by this many standard errors of the paired difference
+PATH_MIN_Z = 1.0
 
 
 @dataclass(frozen=True)
 class Variant:
     """Design choices that distinguish the published model from the improved one."""
 
-    linear: bool  # lasso linear path, encoder on the loci it selects, gate, early stopping
+    linear: bool  # paths chosen on validation, encoder on the loci they use, gate, early stopping
     centre: bool
     published_penalty: bool
     finetune_decoder: bool
@@ -96,12 +107,20 @@ class Settings:
     validation_fraction: float = 0.15
     lasso_alphas: int = 20
     lasso_folds: int = 5
+    paths: tuple[str, ...] = PATHS
 
     def __post_init__(self):
         if self.variant not in VARIANTS:
             raise InputError(f"gpatlas.variant: {self.variant!r} is not one of {sorted(VARIANTS)}.")
         if self.coding not in CODINGS:
             raise InputError(f"gpatlas.coding: {self.coding!r} is not one of {list(CODINGS)}.")
+        object.__setattr__(self, "paths", tuple(self.paths))
+        unknown = [p for p in self.paths if p not in PATHS]
+        if unknown or not self.paths:
+            raise InputError(f"gpatlas.paths: {list(self.paths)} must be a non-empty subset of {list(PATHS)}.")
+        if self.design.linear and len(self.paths) > 1 and not 0 < self.validation_fraction < 1:
+            raise InputError(f"gpatlas.validation_fraction = {self.validation_fraction}: choosing among the paths "
+                             f"{list(self.paths)} needs validation samples; set it in (0, 1) or give one path.")
 
     @property
     def design(self) -> Variant:
@@ -196,36 +215,62 @@ def published_penalty(net: GenotypeNet, l1: float, l2: float) -> torch.Tensor:
     return l1 * column_sums.abs().sum() + l2 * column_sums.norm()
 
 
-def selected_features(coef: np.ndarray, per_locus: int) -> np.ndarray:
-    """Indices of every feature of the loci with a non-zero coefficient for some trait in ``coef`` (T, F)."""
-    used = (coef != 0).any(axis=0).reshape(-1, per_locus).any(axis=1)
+def selected_features(path: LinearPath, per_locus: int) -> np.ndarray:
+    """Indices of every feature of the loci ``path`` uses for some trait (linear or product terms)."""
+    used = np.zeros(len(path.centre) // per_locus, bool)
+    used[path.used // per_locus] = True
     return (np.flatnonzero(used)[:, None] * per_locus + np.arange(per_locus)).ravel()
 
 
-def build_geno_net(model: AtlasModel, data: AtlasData, train_rows: np.ndarray, settings: Settings, *,
-                   seed: int) -> GenotypeNet:
-    """A tier-2 network for ``model``; with a linear path, fit that path first (lasso)."""
+def choose_paths(model: AtlasModel, data: AtlasData, fit_rows: np.ndarray, valid_rows: np.ndarray,
+                 settings: Settings, *, mean: np.ndarray, seed: int) -> tuple[LinearPath, tuple[str, ...]]:
+    """Fit the candidate paths on ``fit_rows`` and choose one per trait by its MSE on ``valid_rows``.
+
+    Candidates are taken simplest first (ridge, lasso, pairwise); a richer one replaces the
+    current choice only if it lowers the validation MSE by :data:`PATH_MIN_Z` standard errors
+    of the paired per-sample difference (without validation rows: the first of ``settings.paths``).
+
+    Returns the mixed path (centred on ``mean`` (F,)) and the (T,) chosen kinds.
+    """
     arch = model.architecture
-    states = data.states[train_rows]
-    mean = feature_means(states, data.n_states, arch.coding)
-    if not arch.linear:
+    z = model.scaler.transform(data.phenotypes)
+    paths = fit_paths(data.states[fit_rows], data.n_states, arch.coding, z[fit_rows], mean=mean, kinds=settings.paths,
+                      n_alphas=settings.lasso_alphas, folds=settings.lasso_folds, seed=seed, traits=model.traits)
+    kinds = list(paths)
+    chosen = [0] * len(model.traits)
+    errors = np.zeros((len(kinds), len(model.traits)))
+    if len(valid_rows):
+        y = z[valid_rows]
+        sq = np.stack([(path.predict_states(data.states[valid_rows], data.n_states, arch.coding,
+                                            mean.astype(np.float32)) - y) ** 2 for path in paths.values()])
+        errors = np.nanmean(sq, axis=1)
+        for t in range(len(model.traits)):
+            seen = ~np.isnan(y[:, t])
+            for k in range(1, len(kinds)):  # a richer path must beat the best simpler one clearly
+                gain = sq[chosen[t], seen, t] - sq[k, seen, t]
+                if gain.mean() > PATH_MIN_Z * gain.std() / np.sqrt(max(1, seen.sum())):
+                    chosen[t] = k
+    chosen = tuple(kinds[k] for k in chosen)
+    for t, name in enumerate(model.traits):
+        log.info("path of %s: %s (validation MSE %s)", name, chosen[t],
+                 ", ".join(f"{kind} {errors[k, t]:.4f}" for k, kind in enumerate(kinds)))
+    return mixed_path(paths, chosen), chosen
+
+
+def build_geno_net(model: AtlasModel, path: LinearPath | None, *, mean: np.ndarray) -> GenotypeNet:
+    """A tier-2 network for ``model`` over features with training means ``mean`` (F,); with a path, the
+    encoder reads only the loci it uses (all if none)."""
+    arch = model.architecture
+    if path is None:
         return GenotypeNet(model.n_features, arch.hidden, arch.latent, model.pheno.decoder, len(model.traits),
                            centre=arch.centre, linear=False, feature_mean=mean)
-    path = fit_lasso_path(states, data.n_states, arch.coding, model.scaler.transform(data.phenotypes[train_rows]),
-                          mean=mean, n_alphas=settings.lasso_alphas, folds=settings.lasso_folds, seed=seed,
-                          traits=model.traits)
-    per_locus = arch.per_locus
-    inputs = selected_features(path.coef, per_locus)
-    log.info("linear path: %d of %d loci selected (penalties %s)", len(inputs) // per_locus,
-             len(model.loci), ", ".join(f"{a:.3g}" for a in path.alpha))
+    inputs = selected_features(path, arch.per_locus)
+    log.info("path: %d of %d loci used", len(inputs) // arch.per_locus, len(model.loci))
     if inputs.size == 0:
         inputs = np.arange(model.n_features)  # nothing selected: let the encoder see everything
     net = GenotypeNet(model.n_features, arch.hidden, arch.latent, model.pheno.decoder, len(model.traits),
                       centre=arch.centre, linear=True, feature_mean=mean, inputs=inputs)
-    with torch.no_grad():
-        net.linear.weight.copy_(torch.as_tensor(path.coef))
-        net.linear.bias.copy_(torch.as_tensor(path.intercept))  # the path's centre is `mean`, as the net's
-    net.linear.requires_grad_(False)
+    net.set_path(path)
     return net
 
 
@@ -251,7 +296,11 @@ def train_geno_tier(model: AtlasModel, data: AtlasData, is_test: np.ndarray, set
         valid_rows = np.sort(rng.choice(train_rows, n_valid, replace=False))
     fit_rows = np.setdiff1d(train_rows, valid_rows)
 
-    net = build_geno_net(model, data, train_rows, settings, seed=seed).to(device)
+    mean = feature_means(data.states[train_rows], data.n_states, model.architecture.coding)
+    path, chosen = None, ()
+    if design.linear:
+        path, chosen = choose_paths(model, data, fit_rows, valid_rows, settings, mean=mean, seed=seed)
+    net = build_geno_net(model, path, mean=mean).to(device)
     finetune = design.finetune_decoder and settings.decoder_lr > 0
     net.decoder.requires_grad_(finetune)
     groups = [{"params": [p for name, p in net.named_parameters() if p.requires_grad and not name.startswith("decoder.")]}]
@@ -284,6 +333,7 @@ def train_geno_tier(model: AtlasModel, data: AtlasData, is_test: np.ndarray, set
     rows = [("geno", 0, float("nan"), float(linear_only.mean()) if len(linear_only) else float("nan"),
              float(held_errors("test").mean()), 0.0)]
     best = (rows[0][3], 0, copy.deepcopy(net.state_dict()))
+    min_z = stats.norm.isf(NETWORK_ALPHA / max(1, settings.geno_epochs))
     fit = torch.as_tensor(fit_rows)
     for epoch in tqdm(range(1, settings.geno_epochs + 1), desc="tier 2 (genotypes)", mininterval=5):
         start, total = time.perf_counter(), 0.0
@@ -309,16 +359,23 @@ def train_geno_tier(model: AtlasModel, data: AtlasData, is_test: np.ndarray, set
                      float(held_errors("test").mean()), time.perf_counter() - start))
         if len(valid) > 1:
             gain = linear_only - valid
-            clear = gain.mean() > NETWORK_MIN_Z * gain.std() / np.sqrt(len(gain))
+            clear = gain.mean() > min_z * gain.std() / np.sqrt(len(gain))
             if clear and rows[-1][3] < best[0]:
                 best = (rows[-1][3], epoch, copy.deepcopy(net.state_dict()))
     kept = settings.geno_epochs
     if len(valid_rows):
         _, kept, state = best
         net.load_state_dict(state)
-        log.info("tier 2: kept epoch %d (0 = the linear path alone), validation MSE %.4f", kept, best[0])
+        log.info("tier 2: kept epoch %d (0 = the path alone), validation MSE %.4f", kept, best[0])
+        if kept == 0:  # the path alone: refit the chosen paths on every training sample
+            z = model.scaler.transform(data.phenotypes[train_rows])
+            refit = fit_paths(data.states[train_rows], data.n_states, model.architecture.coding, z, mean=mean,
+                              kinds=set(chosen), n_alphas=settings.lasso_alphas, folds=settings.lasso_folds,
+                              seed=seed, traits=model.traits)
+            net.set_path(mixed_path(refit, chosen))
     net.eval()
     model.geno = net
+    model.paths = chosen
     curve = pd.DataFrame(rows, columns=["tier", "epoch", "train_loss", "validation_loss", "test_loss", "seconds"])
     curve["kept"] = curve.epoch == kept
     log.info("tier 2 (%s): final train MSE %.4f, test MSE %.4f", settings.variant,

@@ -23,22 +23,27 @@ fewer of the causal ones, as the exact posterior's does (``bench/shrinkage_cover
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
 from phenomap.device import pick
+from phenomap.io.tables import write_tsv
 from phenomap.errors import InputError
 from phenomap.ld.matrix import ld_scores, read_block_ld
 from phenomap.logging import rule_summary
+from phenomap.shrinkage.calibrate import chi2_check
 from phenomap.shrinkage.features import block_features, feature_names, top_neighbours
 from phenomap.shrinkage.model import Ensemble, EnsembleSpec, build_network
 from phenomap.sim.training import SimulatedStats, load_simulations
 
 log = logging.getLogger(__name__)
+CHI2_FILE = "chi2_check.tsv"
 
 
 @dataclass(frozen=True)
@@ -231,11 +236,14 @@ def train_shrinkage(
     top_t: int,
     causal_weight: float = 1.0,
     threads: int = 1,
+    architectures: Mapping[str, str | Path] | None = None,
     **options,
 ) -> Ensemble:
     """I/O layer of rule ``train_shrinkage``: simulations + per-block LD in, ensemble directory out.
 
     ``sim_paths[i]`` and ``ld_paths[i]`` must describe the same block (checked by variant IDs).
+    ``architectures`` (trait -> table of :func:`phenomap.shrinkage.calibrate.gwas_architecture`)
+    adds ``chi2_check.tsv`` to the directory: observed vs simulated per-block mean z^2 per trait.
     ``options`` are passed to :func:`train_ensemble`.
     """
     torch.set_num_threads(max(1, threads))
@@ -252,6 +260,9 @@ def train_shrinkage(
     ensemble = train_ensemble(data, top_t=top_t, **options)
     ensemble = replace(ensemble, spec=replace(ensemble.spec, settings=[s.__dict__ for s in settings]))
     ensemble.save(out_dir)
+    if architectures:
+        tables = {trait: pd.read_csv(path, sep="\t") for trait, path in architectures.items()}
+        write_tsv(chi2_check(tables, sims), Path(out_dir) / CHI2_FILE)
     best = [min(curve["val"]) for curve in ensemble.spec.curves]
     rule_summary(f"trained {len(best)} models on {len(data.y):,} rows from {len(blocks):,} blocks",
                  f"validation loss {np.mean(best):.4g} (mean of the models' best epochs)")

@@ -16,7 +16,9 @@ variants (uniformly chosen; ``round`` ties to even) get a nonzero effect, drawn 
 with ``f_j`` the A1 frequency and ``l_j`` the LD score of variant j in its block; all other
 effects are 0. ``sigma^2`` is then set so that the block's genetic variance is exactly
 ``h2 * h2_share``, where ``h2_share`` is the block's share of the trait's heritability
-(``m_block / m_total`` by default: heritability spread evenly over the panel's variants). The
+(``m_block / m_total`` for a fixed grid: heritability spread evenly over the panel's variants;
+1 for a grid derived from the GWAS, whose ``h2`` values are block heritabilities, see
+:mod:`phenomap.shrinkage.calibrate`). The
 trait has total variance 1: ``y = G beta + e`` with ``Var(e) = 1 - h2 * h2_share``. Effects are
 per copy of A1, in trait standard deviations.
 
@@ -296,7 +298,7 @@ def simulate_block(
     *,
     settings: Sequence[SimSetting],
     replicates: int,
-    m_total: int,
+    m_total: int | None,
     method: str = "individual",
     n: int | None = None,
     seed: int,
@@ -309,7 +311,7 @@ def simulate_block(
     :func:`phenomap.ld.matrix.block_ld`; same IDs in the same order, same A1/A2). LD scores are
     the unadjusted ones of that matrix (``ld_scores(r, n, adjust=False)``, always >= 1, so
     ``l^w`` is defined for any w). The block's share of the heritability is
-    ``m_block / m_total``.
+    ``m_block / m_total``, or 1 with ``m_total=None`` (the settings' h2 are block heritabilities).
 
     ``method="individual"`` runs :func:`simulate_individual` on the block's genotypes (all
     panel samples; ``n`` must be None). ``method="summary"`` runs :func:`simulate_summary`
@@ -340,13 +342,13 @@ def simulate_block(
     bim = bfile.bim.iloc[idx]
     ld = _read_ld(ld_npz, bim)
     m = len(idx)
-    if m_total < m:
+    if m_total is not None and m_total < m:
         raise InputError(
             f"m_total={m_total} is smaller than block {block}'s {m} variants: give the number of variants "
             "of the whole panel (over all blocks)."
         )
     ldscore = ld_scores(ld.r, ld.n, adjust=False)
-    h2_share = m / m_total
+    h2_share = 1.0 if m_total is None else m / m_total
     rng = np.random.default_rng(block_seed(seed, block))
     ids = bim.ID.to_numpy(str)
     common = dict(replicates=replicates, h2_share=h2_share, rng=rng, ldscore=ldscore, ids=ids)
@@ -375,7 +377,7 @@ def simulate_block_from_ld(
     *,
     settings: Sequence[SimSetting],
     replicates: int,
-    m_total: int,
+    m_total: int | None,
     n: int | None = None,
     seed: int,
 ) -> None:
@@ -393,7 +395,7 @@ def simulate_block_from_ld(
 
     ld = read_block_ld(ld_npz)
     m = len(ld.ids)
-    if m_total < m:
+    if m_total is not None and m_total < m:
         raise InputError(f"m_total={m_total} is smaller than block {block}'s {m} variants.")
     freq = np.array([read_tsv(path).set_index("ID").A1_FREQ.reindex(ld.ids).to_numpy(float)
                      for path in sumstats_tsvs]).reshape(-1, m)
@@ -406,7 +408,7 @@ def simulate_block_from_ld(
                     "the heterozygosity %.3g in the training simulation", block, int(unknown.sum()), m,
                     ld.ids[unknown][0], fill)
         het = np.where(unknown, fill, het)
-    h2_share = m / m_total
+    h2_share = 1.0 if m_total is None else m / m_total
     rng = np.random.default_rng(block_seed(seed, block))
     stats = simulate_summary(ld.r, np.sqrt(het), ld.n if n is None else n, settings, replicates=replicates,
                              h2_share=h2_share, rng=rng, ldscore=ld_scores(ld.r, ld.n, adjust=False), ids=ld.ids)
