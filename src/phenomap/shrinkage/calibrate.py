@@ -205,7 +205,9 @@ def write_training_plan(
     plan = {"source": source, "per_block": per_block, "n": n, "settings": [asdict(x) for x in settings]}
     with atomic_path(out) as tmp:
         Path(tmp).write_text(json.dumps(plan, indent=1))
-    rule_summary(f"{len(settings)} settings ({source} grid)", f"simulated n {n if n is not None else 'panel size'}")
+    h2 = [x.h2 for x in settings]
+    rule_summary(f"{len(settings)} settings ({source} grid), simulated at n = {n if n is not None else 'panel size'}",
+                 f"h2 {min(h2):.3g} - {max(h2):.3g}")
     return plan
 
 
