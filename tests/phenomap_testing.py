@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,18 @@ needs_plink2 = pytest.mark.skipif(
     shutil.which("plink2") is None,
     reason="plink2 is not on PATH (Debian package `plink2`; .ci/run installs it)",
 )
+REPO = Path(__file__).resolve().parents[1]
+
+
+def workflow_rules(workdir: Path) -> list:
+    """The rules of the workflow (snakemake.rules.Rule), parsed with the default config in ``workdir``."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
+
+    with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
+        workflow = api.workflow(resource_settings=ResourceSettings(), config_settings=ConfigSettings(),
+                                snakefile=REPO / "Snakefile", workdir=workdir)._workflow
+        return list(workflow.rules)
 
 
 def make_fam(n: int, prefix: str = "s") -> pd.DataFrame:

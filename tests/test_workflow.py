@@ -21,6 +21,7 @@ import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from phenomap.io.plink import Bfile
 
@@ -235,6 +236,28 @@ def test_grvsnn_cross_validation_scores_every_method_on_the_same_folds(run_dir):
     assert loadings.shape[1] - 2 == eigenvalues.kept.sum() >= 1
     for figure in ("cv_r", "selection"):
         assert (res / f"figures/grvsnn/{figure}.png").stat().st_size > 10_000
+
+
+DONE_LINE = re.compile(r"phenomap: done: (?P<items>[^;]*\d[^;]*); (?P<figure>.*\d.*); \d+\.\d s, peak memory \d+ MB$")
+
+
+def test_every_rule_log_ends_with_its_items_key_figure_time_and_memory(run_dir):
+    logs = sorted((run_dir / "logs").rglob("*.log"))
+    last = {path.relative_to(run_dir / "logs"): path.read_text().splitlines()[-1] for path in logs}
+    assert len({path.parts[0] for path in last}) >= 30  # every stage's rules ran and logged
+    bad = {str(path): line for path, line in last.items() if not DONE_LINE.search(line)}
+    assert not bad, f"logs not ending with 'done: <items>; <key figure>; <s> s, peak memory <MB> MB': {bad}"
+    # the figures are the outputs' own: checked here against the files, computed independently
+    res = run_dir / "results/toy"
+    kept = sum(1 for _ in open(res / "qc/genotypes.bim"))
+    assert f"kept {kept:,} variants" in last[Path("qc/toy/qc.log")]
+    p = read(res / "gwas/trait1.tsv").P.dropna()
+    lam = np.median(stats.chi2.isf(p, 1)) / stats.chi2.ppf(0.5, 1)
+    assert f"lambda_GC {lam:.3f}" in last[Path("gwas/toy/trait1.log")]
+    k_star = len(read(res / "clusters/types.tsv"))
+    assert f"K* = {k_star}" in last[Path("cluster/toy.log")]
+    q = read(res / "genes/enrichment/trait1.tsv").q
+    assert f"{(q < 0.05).sum()} with q < 0.05" in last[Path("gene_enrichment/toy/trait1.log")]
 
 
 ARTIFACTS = Path(os.environ.get("PHENOMAP_TEST_ARTIFACTS", REPO / "test-artifacts"))

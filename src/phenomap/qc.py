@@ -50,6 +50,7 @@ from scipy.special import gammaln
 from phenomap.errors import InputError
 from phenomap.io.plink import Bfile, chrom_sort_key, write_bfile
 from phenomap.io.tables import read_pedigree, write_tsv
+from phenomap.logging import rule_summary
 
 log = logging.getLogger(__name__)
 
@@ -633,3 +634,5 @@ def _log_summary(bfile_prefix, result: QCResult) -> None:
             "QC %s: kept %d of %d variants; removed %s; %d kept without HWE test",
             where, row.variants_kept, row.variants_in, removed, row.hwe_not_tested,
         )
+    rule_summary(f"{result.n_variants_in:,} variants x {result.n_samples_in:,} samples",
+                 f"kept {result.n_variants_kept:,} variants, {result.n_samples_kept:,} samples")

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from snakemake.api import SnakemakeApi
+from phenomap_testing import workflow_rules
 from snakemake.io import is_flagged
-from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
 
 REPO = Path(__file__).resolve().parents[2]
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
@@ -19,11 +18,8 @@ KEY_TABLES = ("{qcdir,qc|qc/panel}/summary.tsv", "summary/gwas.tsv", "genes/summ
 @pytest.fixture(scope="module")
 def rule_outputs(tmp_path_factory) -> list[tuple[str, str, object]]:
     """(rule, output path pattern, report flag or None) of every rule of the workflow."""
-    with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
-        workflow = api.workflow(resource_settings=ResourceSettings(), config_settings=ConfigSettings(),
-                                snakefile=REPO / "Snakefile", workdir=tmp_path_factory.mktemp("dag"))._workflow
-        return [(rule.name, str(f), f.flags["report"] if is_flagged(f, "report") else None)
-                for rule in workflow.rules for f in rule.output]
+    return [(rule.name, str(f), f.flags["report"] if is_flagged(f, "report") else None)
+            for rule in workflow_rules(tmp_path_factory.mktemp("dag")) for f in rule.output]
 
 
 def is_figure(path: str) -> bool:

@@ -36,6 +36,7 @@ rule cluster:
         mem_mb=CLUSTERING["mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/cluster.py"
 
@@ -59,6 +60,7 @@ rule cluster_trait:
         mem_mb=CLUSTERING["mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/cluster.py"
 
@@ -89,6 +91,7 @@ rule gene_enrichment:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/gene_enrichment.py"
 
@@ -117,5 +120,6 @@ rule gene_summary:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/gene_summary.py"

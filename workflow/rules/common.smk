@@ -2,6 +2,7 @@
 # Each path template is defined once here (PATHS) and used through these helpers.
 
 import csv
+import os
 import sys
 from pathlib import Path
 
@@ -34,6 +35,10 @@ except ConfigError as err:
     stop_with(err)
 
 RESOURCES_DIR = Path(workflow.basedir) / "resources"
+# `--sdm conda`: every rule runs in this one environment. Its pip section installs phenomap editable from
+# ${PHENOMAP_ROOT}, which pip expands when Snakemake creates the env: this checkout, wherever it lives.
+CONDA_ENV = str(Path(workflow.basedir) / "envs" / "phenomap.yaml")
+os.environ.update(PHENOMAP_ROOT=str(Path(workflow.basedir).resolve()))
 COHORTS = config["cohorts"]
 
 

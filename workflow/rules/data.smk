@@ -21,6 +21,7 @@ rule toy_cohort:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/toy_cohort.py"
 
@@ -48,6 +49,7 @@ rule qc:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/qc.py"
 
@@ -75,6 +77,7 @@ rule gwas:
         mem_mb=gwas_mem_mb,
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/gwas.py"
 
@@ -98,6 +101,7 @@ rule sumstats:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/sumstats.py"
 
@@ -121,6 +125,7 @@ rule gwas_summary:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/gwas_summary.py"
 
@@ -142,5 +147,6 @@ rule plot_gwas:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/plot_gwas.py"

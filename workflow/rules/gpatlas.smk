@@ -39,6 +39,7 @@ rule gpatlas_pheno:
         mem_mb=GPATLAS["mem_mb"],
         runtime=GPATLAS["runtime_min"],
         **slurm_resources(GPATLAS["gpu"]),
+    conda: CONDA_ENV
     script:
         "../../scripts/gpatlas_pheno.py"
 
@@ -68,6 +69,7 @@ rule gpatlas_geno:
         mem_mb=GPATLAS["mem_mb"],
         runtime=GPATLAS["runtime_min"],
         **slurm_resources(GPATLAS["gpu"]),
+    conda: CONDA_ENV
     script:
         "../../scripts/gpatlas_geno.py"
 
@@ -98,6 +100,7 @@ rule gpatlas_evaluate:
         mem_mb=GPATLAS["mem_mb"],
         runtime=GPATLAS["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/gpatlas_evaluate.py"
 
@@ -128,6 +131,7 @@ rule gpatlas_importance:
         mem_mb=GPATLAS["mem_mb"],
         runtime=GPATLAS["runtime_min"],
         **slurm_resources(GPATLAS["gpu"]),
+    conda: CONDA_ENV
     script:
         "../../scripts/gpatlas_importance.py"
 
@@ -151,5 +155,6 @@ rule plot_gpatlas:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/plot_gpatlas.py"

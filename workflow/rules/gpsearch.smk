@@ -25,6 +25,7 @@ rule gpsearch_snpdb:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/gpsearch_snpdb.py"
 
@@ -60,6 +61,7 @@ rule gpsearch:
         mem_mb=GPSEARCH["mem_mb"],
         runtime=GPSEARCH["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/gpsearch.py"
 
@@ -92,5 +94,6 @@ rule gpsearch_summary:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/gpsearch_summary.py"

@@ -29,6 +29,7 @@ rule grvsnn_loadings:
         mem_mb=GRVSNN["mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/grvsnn_loadings.py"
 
@@ -56,6 +57,7 @@ rule grvsnn_folds:
         mem_mb=GRVSNN["mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/grvsnn_folds.py"
 
@@ -99,6 +101,7 @@ rule grvsnn_fold:
         mem_mb=GRVSNN["mem_mb"],
         runtime=GRVSNN["runtime_min"],
         **slurm_resources(GRVSNN["gpu"]),
+    conda: CONDA_ENV
     script:
         "../../scripts/grvsnn_fold.py"
 
@@ -127,5 +130,6 @@ rule grvsnn_summary:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/grvsnn_summary.py"

@@ -24,6 +24,7 @@ checkpoint ld_blocks:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/ld_blocks.py"
 
@@ -49,6 +50,7 @@ rule ld_block:
         mem_mb=ld_block_mem_mb,
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/ld_block.py"
 
@@ -73,6 +75,7 @@ rule ld_block_from_matrices:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/ld_block_from_matrices.py"
 
@@ -91,6 +94,7 @@ rule ld_scores:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/ld_scores.py"
 
@@ -109,5 +113,6 @@ rule plot_ld_blocks:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/plot_ld_blocks.py"

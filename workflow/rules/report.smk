@@ -22,6 +22,7 @@ rule plot_clusters:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/plot_clusters.py"
 
@@ -45,6 +46,7 @@ rule plot_manhattan:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/plot_manhattan.py"
 
@@ -66,6 +68,7 @@ rule plot_gene_qq:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/plot_gene_qq.py"
 
@@ -88,5 +91,6 @@ rule cohort_summary:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/cohort_summary.py"

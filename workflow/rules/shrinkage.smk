@@ -19,6 +19,7 @@ rule gwas_architecture:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/gwas_architecture.py"
 
@@ -44,6 +45,7 @@ rule training_plan:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/training_plan.py"
 
@@ -72,6 +74,7 @@ rule simulate_training:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/simulate_training.py"
 
@@ -100,6 +103,7 @@ rule simulate_training_from_matrices:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/simulate_training_from_matrices.py"
 
@@ -129,6 +133,7 @@ rule train_shrinkage:
         mem_mb=SHRINK["mem_mb"],
         runtime=SHRINK["runtime_min"],
         **slurm_resources(SHRINK["gpu"]),
+    conda: CONDA_ENV
     script:
         "../../scripts/train_shrinkage.py"
 
@@ -153,6 +158,7 @@ rule shrink:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/shrink.py"
 
@@ -174,5 +180,6 @@ rule plot_shrinkage:
         mem_mb=config["resources"]["default_mem_mb"],
         runtime=config["resources"]["runtime_min"],
         **slurm_resources(),
+    conda: CONDA_ENV
     script:
         "../../scripts/plot_shrinkage.py"

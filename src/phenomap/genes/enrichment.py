@@ -46,6 +46,7 @@ from phenomap.io.plink import chrom_sort_key, normalise_chrom
 from phenomap.io.tables import read_tsv, write_tsv
 from phenomap.ld.blocks import canonical_build
 from phenomap.ld.matrix import read_block_ld
+from phenomap.logging import rule_summary
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,8 @@ MIN_ASSEMBLY_CHROMOSOMES = 5
 MIN_ASSEMBLY_GENES = 1000
 MIN_SHARE_RATIO = 0.6
 OVERFLOW_FRACTION = 0.05
+#: q-value threshold of the count in the log's summary line (the report's threshold is a config key).
+SUMMARY_Q = 0.05
 OVERFLOW_CHROMOSOMES = 3
 
 def read_gene_table(path: str | Path) -> pd.DataFrame:
@@ -521,4 +524,6 @@ def gene_enrichment(
         result = gene_test(effects, genes, LDBlockFiles(ld_npzs), eps=eps, window=window, switch=switch,
                            genes_source=f"gene table {genes_tsv}")
     write_tsv(result, out)
+    rule_summary(f"{len(result):,} genes tested", f"{(result.q < SUMMARY_Q).sum()} with q < {SUMMARY_Q:g}"
+                 + (f", smallest q {result.q.min():.2g}" if len(result) else ""))
     return result

@@ -44,6 +44,7 @@ from phenomap.errors import InputError
 from phenomap.genes.enrichment import assign_genes, check_gene_coordinates, read_gene_table
 from phenomap.io.plink import normalise_chrom
 from phenomap.io.tables import read_tsv, write_tsv
+from phenomap.logging import rule_summary
 
 log = logging.getLogger(__name__)
 
@@ -267,6 +268,9 @@ def summarise_genes(
     types = read_tsv(types_tsv)
     summary = gene_summary(shrunk, labels[["ID", "cluster"]], types, read_gene_table(genes_tsv), window=window,
                            min_snps=min_snps, min_fraction=min_fraction)
+    candidates = candidate_table(summary)
     write_tsv(summary, out_summary)
-    write_tsv(candidate_table(summary), out_candidates)
+    write_tsv(candidates, out_candidates)
+    rule_summary(f"{len(summary):,} genes x {len(traits)} traits",
+                 f"{candidates.gene.nunique()} candidate genes ({(candidates.candidate == 'shared').sum()} shared)")
     return summary

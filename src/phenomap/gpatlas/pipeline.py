@@ -38,6 +38,7 @@ from phenomap.gpatlas.importance import importance_tables
 from phenomap.gpatlas.model import AtlasModel
 from phenomap.gpatlas.train import Settings, train_geno_tier, train_pheno_tier
 from phenomap.io.tables import write_tsv
+from phenomap.logging import rule_summary
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def run_pheno_tier(bfile: str, pheno: str, *, traits, out_split: str, out_model:
     write_tsv(split, out_split)
     model.save(out_model)
     write_tsv(curve, out_curve)
+    _summarise_tier(1, data, is_test, curve)
 
 
 def run_geno_tier(bfile: str, pheno: str, *, traits, split: str, pheno_model: str, out_model: str, out_curve: str,
@@ -78,6 +80,12 @@ def run_geno_tier(bfile: str, pheno: str, *, traits, split: str, pheno_model: st
     curve = train_geno_tier(model, data, is_test, settings, seed=seed + 2, device=dev)
     model.save(out_model)
     write_tsv(curve, out_curve)
+    _summarise_tier(2, data, is_test, curve)
+
+
+def _summarise_tier(tier: int, data: AtlasData, is_test: np.ndarray, curve: pd.DataFrame) -> None:
+    rule_summary(f"tier {tier}: {int((~is_test).sum()):,} training samples x {len(data.loci):,} loci, "
+                 f"{len(data.traits)} traits", f"test MSE {curve.test_loss.iloc[-1]:.4f}")
 
 
 def run_evaluation(bfile: str, pheno: str, *, traits, split: str, model: str, out_predictions: str,
@@ -94,6 +102,10 @@ def run_evaluation(bfile: str, pheno: str, *, traits, split: str, model: str, ou
                                           lasso_folds=lasso_folds, seed=seed + 2)
     write_tsv(predictions, out_predictions)
     write_tsv(metrics, out_metrics)
+    r2 = metrics[metrics.trait == "median"].set_index("model").r2
+    best = r2.drop(["pheno->pheno", "geno->pheno"]).idxmax() if len(r2) > 2 else None
+    rule_summary(f"{int(is_test.sum()):,} held-out samples x {len(data.traits)} traits",
+                 f"held-out R^2 {r2['geno->pheno']:.3f}" + (f" (best baseline {best} {r2[best]:.3f})" if best else ""))
     return metrics
 
 
@@ -116,3 +128,5 @@ def run_importance(bfile: str, pheno: str, *, traits, split: str, model: str, ou
     write_tsv(interactions, out_interactions)
     write_tsv(pairs, out_pairs)
     log.info("importance: top loci %s", list(table.ID[:5]))
+    rule_summary(f"{len(table):,} loci ablated on {int(is_test.sum()):,} test samples, {len(pairs):,} pairs",
+                 f"top locus {table.ID.iloc[0]}")

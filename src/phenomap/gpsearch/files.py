@@ -36,6 +36,7 @@ from phenomap.gpsearch.snpdb import snpdb_from_bfile, write_snpdb
 from phenomap.gwas.linear import load_trait
 from phenomap.io.plink import Bfile
 from phenomap.io.tables import SAMPLE_KEYS, align_samples, read_sample_table, read_tsv, write_tsv
+from phenomap.logging import rule_summary
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,8 @@ def write_split_and_snpdb(bfile: str | Path, pheno: str | Path, trait: str, out_
              (~is_train).sum(), snpdb.considered.sum(), len(snpdb))
     write_tsv(samples.assign(split=np.where(is_train, *SPLIT_LABELS)), out_split)
     write_snpdb(snpdb, out_snpdb)
+    rule_summary(f"{trait}: {is_train.sum():,} training and {(~is_train).sum():,} validation samples",
+                 f"{snpdb.considered.sum():,} of {len(snpdb):,} SNPs considered")
     return snpdb
 
 
@@ -135,6 +138,8 @@ def run_replicate(bfile: str | Path, pheno: str | Path, trait: str, split_tsv: s
     write_replicate_summary(result, G, y, is_train, out_dir, n_repeats=importance_repeats, seed=settings.seed,
                             n_jobs=settings.n_jobs)
     write_tsv(result.history, Path(out_dir) / "history.tsv")
+    rule_summary(f"{result.n_evaluations:,} offspring evaluated on {len(rows):,} samples x {len(columns):,} SNPs",
+                 f"hypervolume {result.hypervolume[-1]:.4f}, {len(result.pareto)} Pareto pipelines")
 
 
 def summarise_replicates(importance_paths: Sequence[str | Path], hypervolume_paths: Sequence[str | Path],
@@ -158,3 +163,4 @@ def summarise_replicates(importance_paths: Sequence[str | Path], hypervolume_pat
 
     hypervolume_curves(gathered(hypervolume_paths), out_hypervolume, title=f"{title}: hypervolume")
     pareto_fronts(gathered(pareto_paths), out_pareto, title=f"{title}: final Pareto fronts")
+    rule_summary(f"{len(importance_paths)} replicates, {len(scores):,} SNPs scored", f"{len(qtl)} QTL called")

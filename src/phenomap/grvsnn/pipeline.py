@@ -32,6 +32,7 @@ from phenomap.grvsnn.relationship import (
 )
 from phenomap.io.plink import Bfile
 from phenomap.io.tables import SAMPLE_KEYS, read_pedigree, read_tsv, write_tsv
+from phenomap.logging import rule_summary
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ def write_loadings(bfile: str | Path, out_loadings: str | Path, out_eigenvalues:
               out_loadings)
     write_tsv(pd.DataFrame({"component": np.arange(1, len(eigenvalues) + 1), "eigenvalue": eigenvalues,
                             "kept": np.arange(len(eigenvalues)) < k}), out_eigenvalues)
+    rule_summary(f"{len(iids):,} samples, {len(eigenvalues):,} eigenvalues", f"{k} components kept")
     return k
 
 
@@ -79,6 +81,8 @@ def write_folds(bfile: str | Path, pheno: str | Path, traits: Sequence[str], out
     folds = (cv.read_folds(fold_file, data.samples) if fold_file
              else cv.make_folds(data.samples, k=k, repeats=repeats, seed=seed))
     write_tsv(folds, out)
+    rule_summary(f"{len(data.samples):,} analysed samples",
+                 f"{folds.fold.nunique()} folds x {folds['repeat'].nunique()} repeats")
     return folds
 
 
@@ -118,7 +122,19 @@ def run_cv_fold(bfile: str | Path, pheno: str | Path, traits: Sequence[str], fol
     write_tsv(result.predictions, out_predictions)
     log.info("fold results:\n%s", result.metrics[["method", "trait", "r", "mse", "n_selected", "seconds"]]
              .to_string(index=False))
+    rule_summary(f"repeat {repeat}, fold {fold}: {is_test.sum():,} test samples x {len(traits)} traits",
+                 _versus_best_baseline(result.metrics.groupby("method").r.mean(), "test r"))
     return result
+
+
+def _versus_best_baseline(r: pd.Series, what: str) -> str:
+    """``r`` (method -> mean r over traits) as 'GRVSNN <what> 0.41 vs best baseline ridge 0.38'."""
+    ours = r[r.index.isin(cv.GRVSNN_METHODS)]
+    baselines = r[r.index.isin(BASELINE_ORDER)]
+    text = ", ".join(f"{method} {what} {value:.3f}" for method, value in ours.items())
+    if len(baselines):
+        text += f" vs best baseline {baselines.idxmax()} {baselines.max():.3f}"
+    return text or "no method scored"
 
 
 def comparison_table(metrics: pd.DataFrame) -> pd.DataFrame:
@@ -192,4 +208,7 @@ def summarise_cv(metric_paths: Sequence[str | Path], selected_paths: Sequence[st
         log.info("%s %s: r %.3f ± %.3f, MSE %.3f ± %.3f%s", row.method, row.trait, row.r_mean, row.r_se, row.mse_mean,
                  row.mse_se, f" (vs {row.best_baseline}: r {row.r_diff:+.3f} ± {row.r_diff_se:.3f})"
                  if isinstance(getattr(row, "r_diff", None), float) and not np.isnan(row.r_diff) else "")
+    rule_summary(f"{len(metric_paths):,} folds x {comparison.trait.nunique()} traits x "
+                 f"{comparison.method.nunique()} methods",
+                 _versus_best_baseline(comparison.groupby("method").r_mean.mean(), "mean r"))
     return comparison

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from phenomap.gwas.summary import lambda_gc
+from phenomap.logging import rule_summary
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ def run_gwas(
         raise ValueError(f"gwas.engine must be one of {ENGINES}, got {engine!r}")
     inflation = lambda_gc(p=table.P.to_numpy(dtype=float))
     log.info("trait %s: lambda_GC = %.3f (%s model)", trait, inflation, model)
+    rule_summary(f"{len(table):,} variants, trait {trait}", f"lambda_GC {inflation:.3f}")
     if model == "linear" and inflation > INFLATION_WARNING:
         log.warning("trait %s: lambda_GC = %.2f from the linear model. Relatedness or population structure inflates "
                     "linear-model statistics (strong polygenic signal in LD can too): for a related or structured "

@@ -16,6 +16,7 @@ import pandas as pd
 from phenomap.gwas.summary import lambda_gc
 from phenomap.io.sumstats import DROP_REASONS
 from phenomap.io.tables import read_tsv, write_tsv
+from phenomap.logging import rule_summary
 from phenomap.report.plots import gwas_plot
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ def sumstats_summary(tables: Mapping[str, str | Path], harmonise_logs: Mapping[s
             for trait, path in tables.items()]
     summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     write_tsv(summary, out)
+    rule_summary(f"{len(summary)} traits, {summary.n_variants.max():,} variants",
+                 "lambda_GC " + ", ".join(f"{row.trait} {row.lambda_gc:.3f}" for row in summary.itertuples()))
     return summary
 
 
@@ -63,4 +66,5 @@ def gwas_figure(sumstats_tsv: str | Path, out: str | Path, *, title: str) -> flo
     table = read_tsv(sumstats_tsv)
     lam = lambda_gc(p=table.P.to_numpy(dtype=float))
     gwas_plot(table, out, lambda_gc=lam, title=title, threshold=GENOME_WIDE)
+    rule_summary(f"{len(table):,} variants plotted", f"lambda_GC {lam:.3f}")
     return lam

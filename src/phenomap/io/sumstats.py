@@ -21,6 +21,7 @@ from scipy.special import ndtr
 from phenomap.errors import InputError
 from phenomap.io.plink import Bfile, normalise_chrom
 from phenomap.io.tables import read_tsv, write_tsv
+from phenomap.logging import rule_summary
 
 log = logging.getLogger(__name__)
 
@@ -675,6 +676,9 @@ def harmonise_sumstats(
     write_tsv(result.log, out_log)
     if out_dropped is not None:
         write_tsv(result.dropped, out_dropped)
+    counts = result.log.set_index("reason")["n"]
+    rule_summary(f"{len(sumstats):,} variants of {Path(src).name}",
+                 f"matched {len(result.table):,} to the panel ({counts['swapped']:,} allele-swapped)")
     return result
 
 

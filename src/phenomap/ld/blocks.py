@@ -38,6 +38,7 @@ from phenomap.errors import InputError
 from phenomap.io.plink import Bfile, chrom_sort_key, normalise_chrom
 from phenomap.io.tables import write_tsv
 from phenomap.ld.matrix import standardise
+from phenomap.logging import rule_summary
 
 log = logging.getLogger(__name__)
 
@@ -427,6 +428,8 @@ def make_ld_blocks(
     report = pd.DataFrame(report).astype({c: "Int64" for c in ("table_blocks", "empty_blocks", "split_blocks")})
     out.insert(3, "block", out.chrom + "_" + (out.groupby("chrom").cumcount() + 1).map("{:04d}".format))
     _log_summary(report, table, max_variants)
+    rule_summary(f"{out.n_variants.sum():,} variants in {len(out):,} blocks",
+                 f"median {out.n_variants.median():.0f} variants per block (max {out.n_variants.max():,})")
     write_tsv(out[OUTPUT_COLUMNS], out_tsv)
     if out_report is not None:
         write_tsv(report, out_report)

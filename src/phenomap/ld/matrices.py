@@ -28,6 +28,7 @@ from phenomap.errors import InputError
 from phenomap.io.tables import atomic_path, read_tsv, write_tsv
 from phenomap.ld.blocks import OUTPUT_COLUMNS, named_block, read_block_table
 from phenomap.ld.matrix import ld_scores
+from phenomap.logging import rule_summary
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +212,8 @@ def import_block_ld(blocks_tsv: str | Path, block: str, out_ld: str | Path, out_
     scores = ld_scores(matrix.r, matrix.n, adjust=adjust)
     write_tsv(v.assign(CHROM=row["chrom"], ldscore=scores)[["CHROM", "POS", "ID", "A1", "A2", "ldscore"]], out_scores)
     log.info("block %s (%s): %d variants from %s, n = %d", block, row["file"], len(v), Path(row["file"]).name, matrix.n)
+    rule_summary(f"{len(v):,} variants of {Path(row['file']).name}, n = {matrix.n:,}",
+                 f"mean LD score {scores.mean():.3g}")
 
 
 def export_ld_matrices(ld_dir: str | Path, out_dir: str | Path) -> None:

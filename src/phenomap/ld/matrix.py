@@ -23,7 +23,8 @@ import pandas as pd
 
 from phenomap.errors import InputError
 from phenomap.io.plink import Bfile
-from phenomap.io.tables import atomic_path, write_tsv
+from phenomap.io.tables import atomic_path, concat_tsv, write_tsv
+from phenomap.logging import rule_summary
 
 log = logging.getLogger(__name__)
 
@@ -237,3 +238,11 @@ def block_ld(
     )
     write_tsv(table, out_scores)
     log.info("block %s: %d variants x %d samples, mean LD score %.3g", block, len(idx), bfile.n_samples, scores.mean())
+    rule_summary(f"{len(idx):,} variants x {bfile.n_samples:,} samples", f"mean LD score {scores.mean():.3g}")
+
+
+def gather_ld_scores(paths: Sequence[str | Path], out: str | Path) -> pd.DataFrame:
+    """Row-bind the per-block LD-score tables (``paths``, in block order) into ``out``; returns the table."""
+    table = concat_tsv(list(paths), out)
+    rule_summary(f"{len(table):,} variants from {len(paths):,} blocks", f"mean LD score {table.ldscore.mean():.3g}")
+    return table

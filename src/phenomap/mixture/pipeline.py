@@ -45,6 +45,7 @@ import pandas as pd
 from phenomap.errors import InputError
 from phenomap.io.plink import normalise_chrom
 from phenomap.io.tables import read_tsv, write_tsv
+from phenomap.logging import rule_summary
 from phenomap.mixture.dpgmm import fit_dpgmm, save_mixture
 from phenomap.mixture.typing import COLUMNS as TYPE_COLUMNS
 from phenomap.mixture.typing import classify_components
@@ -161,6 +162,8 @@ def cluster_effects(
     save_mixture(fit, out_model, extra={"traits": traits, "effect_column": effect_column,
                                         "trait_scale": [scales[t] for t in traits]})
     write_tsv(types, out_types)
+    rule_summary(f"{len(labels):,} variants x {len(traits)} traits, {counts[1:].sum():,} in non-null clusters",
+                 f"K* = {fit.k_star}")
     return labels
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from phenomap.gpatlas.evaluate import BASELINES as GPATLAS_BASELINES
 from phenomap.io.tables import atomic_path, read_tsv
+from phenomap.logging import rule_summary
 
 #: QC filters in the order they are applied (columns of qc/summary.tsv).
 QC_VARIANT_REASONS = ("variant_missing", "monomorphic", "maf", "hwe")
@@ -146,4 +147,6 @@ def cohort_summary(cohort: str, out: str | Path, *, gwas_summary: str | Path, qc
     text = "\n\n".join(sections) + "\n"
     with atomic_path(out) as tmp:
         Path(tmp).write_text(text)
+    titles = [section.split("\n", 1)[0].removeprefix("## ").split(" (")[0] for section in sections[1:]]
+    rule_summary(f"{len(titles)} sections ({', '.join(titles)})", f"{text.count(chr(10))} lines in {out}")
     return text

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from phenomap.errors import InputError
 from phenomap.io.tables import write_tsv
 from phenomap.ld.matrix import ld_scores, read_block_ld
+from phenomap.logging import rule_summary
 from phenomap.shrinkage import baselines
 from phenomap.shrinkage.baselines import shrink_block as shrink_with_baseline
 from phenomap.shrinkage.features import block_features, top_neighbours
@@ -108,4 +109,6 @@ def shrink_trait(
         log.warning("%s: %d variants have no shrunk effect (in no LD block, or NA statistics), e.g. %s",
                     sumstats, outside.sum(), table.ID[outside].iloc[0])
     write_tsv(table, out)
+    rule_summary(f"{(~outside).sum():,} / {len(table):,} variants shrunk ({method}) in {len(ld_npzs):,} blocks",
+                 f"mean |effect| {table.BETA[~outside].abs().mean():.3g} -> {table.BETA_SHRUNK.abs().mean():.3g}")
     return table

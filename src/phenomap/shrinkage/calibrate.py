@@ -49,6 +49,7 @@ from phenomap.errors import InputError
 from phenomap.io.plink import Bfile
 from phenomap.io.tables import atomic_path, write_tsv
 from phenomap.ld.matrix import ld_scores, read_block_ld
+from phenomap.logging import rule_summary
 from phenomap.sim.training import (
     SimSetting, SimulatedStats, setting_grid, simulate_block, simulate_block_from_ld,
 )
@@ -101,6 +102,8 @@ def gwas_architecture(sumstats: str | Path, ld_npzs: Sequence[str | Path], out: 
              "max %.3g", sumstats, result.n.median(), len(result), result.h2.sum(), result.mean_chi2.median(),
              result.mean_chi2.max())
     write_tsv(result, out)
+    rule_summary(f"{result.m.sum():,} variants in {len(result):,} blocks, N {result.n.median():,.0f}",
+                 f"SNP h2 {result.h2.sum():.3g}, median per-block mean chi^2 {result.mean_chi2.median():.3g}")
     return result
 
 
@@ -202,6 +205,9 @@ def write_training_plan(
     plan = {"source": source, "per_block": per_block, "n": n, "settings": [asdict(x) for x in settings]}
     with atomic_path(out) as tmp:
         Path(tmp).write_text(json.dumps(plan, indent=1))
+    h2 = [x.h2 for x in settings]
+    rule_summary(f"{len(settings)} settings ({source} grid), simulated at n = {n if n is not None else 'panel size'}",
+                 f"h2 {min(h2):.3g} - {max(h2):.3g}")
     return plan
 
 

@@ -36,6 +36,7 @@ from phenomap.device import pick
 from phenomap.io.tables import write_tsv
 from phenomap.errors import InputError
 from phenomap.ld.matrix import ld_scores, read_block_ld
+from phenomap.logging import rule_summary
 from phenomap.shrinkage.calibrate import chi2_check
 from phenomap.shrinkage.features import block_features, feature_names, top_neighbours
 from phenomap.shrinkage.model import Ensemble, EnsembleSpec, build_network
@@ -262,4 +263,7 @@ def train_shrinkage(
     if architectures:
         tables = {trait: pd.read_csv(path, sep="\t") for trait, path in architectures.items()}
         write_tsv(chi2_check(tables, sims), Path(out_dir) / CHI2_FILE)
+    best = [min(curve["val"]) for curve in ensemble.spec.curves]
+    rule_summary(f"trained {len(best)} models on {len(data.y):,} rows from {len(blocks):,} blocks",
+                 f"validation loss {np.mean(best):.4g} (mean of the models' best epochs)")
     return ensemble

@@ -58,6 +58,7 @@ from tqdm.auto import tqdm
 from phenomap.errors import InputError
 from phenomap.io.plink import chrom_sort_key, write_bfile
 from phenomap.io.tables import atomic_path, write_tsv
+from phenomap.logging import rule_summary
 
 logger = logging.getLogger(__name__)
 
@@ -894,6 +895,8 @@ def simulate_toy_cohort(out_dir: str | Path, params: ToyParams, *, seed: int) ->
         "toy cohort: %d samples (%d offspring), %d variants, %d causal variants, written to %s",
         len(samples), (~founders).sum(), len(bim), len(causal), out_dir,
     )
+    rule_summary(f"{len(samples):,} samples x {len(bim):,} variants, {len(traits)} traits",
+                 "realised h2 " + ", ".join(f"{h2:.2f}" for h2 in realised_h2.values()))
     return ToyCohort(
         out_dir=out_dir, bfile=out_dir / "genotypes", pheno=paths["pheno.tsv"], covar=paths["covar.tsv"],
         pedigree=paths["pedigree.tsv"], genes=paths["genes.tsv"], truth_effects=paths["truth_effects.tsv"],

@@ -51,6 +51,7 @@ from phenomap.io.plink import Bfile
 from phenomap.io.tables import atomic_path
 from phenomap.ld.blocks import block_variants, named_block
 from phenomap.ld.matrix import BlockLD, impute_centre, ld_scores, read_block_ld
+from phenomap.logging import rule_summary
 
 log = logging.getLogger(__name__)
 
@@ -364,6 +365,8 @@ def simulate_block(
         "block %s (%s): %d variants, %d settings x %d replicates, n=%d, mean z^2 %.3g, %.2f s",
         block, method, m, len(settings), replicates, stats.n, float(np.mean(z**2)), time.perf_counter() - started,
     )
+    rule_summary(f"{m:,} variants x {len(settings)} settings x {replicates} replicates",
+                 f"mean z^2 {np.mean(z**2):.3g}")
 
 
 def simulate_block_from_ld(
@@ -412,6 +415,8 @@ def simulate_block_from_ld(
     _write_simulations(out_npz, stats, ld, h2_share, "summary", settings)
     log.info("block %s (summary, LD matrices): %d variants, %d settings x %d replicates, n=%d",
              block, m, len(settings), replicates, stats.n)
+    rule_summary(f"{m:,} variants x {len(settings)} settings x {replicates} replicates",
+                 f"mean z^2 {np.mean((stats.beta_hat / stats.se) ** 2):.3g}")
 
 
 def _write_simulations(out_npz: str | Path, stats: SimulatedStats, ld: BlockLD, h2_share: float, method: str,
