@@ -29,12 +29,16 @@ METHODS = ("nn", *baselines.METHODS)
 
 
 def nn_shrink(beta_hat: np.ndarray, se: np.ndarray, r: np.ndarray, n: int, ensemble: Ensemble) -> tuple[np.ndarray, np.ndarray]:
-    """Ensemble mean and SD of the shrunk per-allele effects of one block, each (m,).
+    """Ensemble mean and SD of the shrunk per-allele effects of one block.
 
-    LD scores are the plain within-block sums of r² (as in training).
+    beta_hat : (m,) or (R, m) marginal effects (R GWAS of the block, e.g. null draws); se : (m,).
+    Returns two arrays of beta_hat's shape. LD scores are the plain within-block sums of r² (as in
+    training).
     """
-    X = block_features(beta_hat, se, ld_scores(r, n, adjust=False), top_neighbours(r, ensemble.spec.top_t))
-    pred = ensemble.predict(X) * se[None, :]
+    shape = np.shape(beta_hat)
+    X = block_features(beta_hat, np.broadcast_to(se, shape), ld_scores(r, n, adjust=False),
+                       top_neighbours(r, ensemble.spec.top_t))
+    pred = ensemble.predict(X.reshape(-1, X.shape[-1])).reshape(-1, *shape) * se
     return pred.mean(axis=0), pred.std(axis=0)
 
 
