@@ -128,6 +128,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=20261125, help="timing data seed (accuracy: the config's)")
     parser.add_argument("--cores", type=int, default=2, help="snakemake cores of the accuracy part")
     parser.add_argument("--seeds", type=int, default=3, help="clustering seeds per input and setting (accuracy)")
+    parser.add_argument("--ensemble", type=Path, help="timing: also time the simulated null with this trained ensemble")
+    parser.add_argument("--null-draws", type=int, default=1000, help="null GWAS per LD block of the simulated null")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "genes_timing.tsv")
     parser.add_argument("--accuracy-out", type=Path, default=HERE / "results" / "genes_accuracy.tsv")
     parser.add_argument("--clusters-out", type=Path, default=HERE / "results" / "genes_clusters.tsv")
@@ -145,15 +147,18 @@ import yaml  # noqa: E402
 from sklearn.metrics import average_precision_score  # noqa: E402
 
 from phenomap.genes.enrichment import LDBlockFiles, gene_enrichment, gene_test  # noqa: E402
+from phenomap.genes.null import nn_shrinker  # noqa: E402
 from phenomap.genes.summary import summarise_genes  # noqa: E402
 from phenomap.ld.matrix import correlation  # noqa: E402
 from phenomap.mixture.dpgmm import MixtureFit, fit_dpgmm, load_mixture  # noqa: E402
 from phenomap.mixture.pipeline import cluster_effects  # noqa: E402
 from phenomap.seeds import SEED_OFFSETS  # noqa: E402
 from phenomap.shrinkage.apply import shrink_trait  # noqa: E402
+from phenomap.shrinkage.model import Ensemble  # noqa: E402
 from phenomap.sim.haplotypes import ar1_genotypes  # noqa: E402
 
 EPS = 1e-5
+GWAS_N = 10_000  # sample size behind the timing data's standard errors (simulated null)
 SPACING = 100  # bp between consecutive variants
 
 
@@ -225,13 +230,25 @@ def timing(args: argparse.Namespace) -> pd.DataFrame:
                 result, seconds, peak_mb = timed(effects, genes, ld)
                 methods = result.p_method.value_counts()
                 rows.append({
-                    "scenario": scenario, "ld_source": source, "genes_tested": len(result),
+                    "scenario": scenario, "ld_source": source, "null_model": "epsilon", "genes_tested": len(result),
                     "variants": len(effects), "ld_blocks": len(blocks), "gene_variant_pairs": int(result.n_snps.sum()),
                     "imhof": int(methods.get("imhof", 0)), "saddlepoint": int(methods.get("saddlepoint", 0)),
                     "q_below_0.05": int((result.q < 0.05).sum()), "wall_s": round(seconds, 2),
                     "peak_traced_mb": round(peak_mb, 1),
                 })
                 print(pd.DataFrame(rows[-1:]).to_string(index=False, header=len(rows) == 1), flush=True)
+    if args.ensemble is not None:  # the simulated null on the null scenario, LD in memory (not traced: ~the shrink)
+        freq = rng.uniform(0.05, 0.5, len(null))
+        effects = null.assign(se=1 / np.sqrt(GWAS_N * 2 * freq * (1 - freq)), n=GWAS_N)
+        start = time.perf_counter()
+        result = gene_test(effects, genes, blocks, shrinker=nn_shrinker(Ensemble.load(args.ensemble)),
+                           n_draws=args.null_draws, seed=args.seed)
+        rows.append({"scenario": "null", "ld_source": "memory", "null_model": f"simulated, {args.null_draws} draws",
+                     "genes_tested": len(result), "variants": len(effects), "ld_blocks": len(blocks),
+                     "gene_variant_pairs": int(result.n_snps.sum()),
+                     "mc_tail": int((result.p_method == "mc_tail").sum()), "q_below_0.05": int((result.q < 0.05).sum()),
+                     "wall_s": round(time.perf_counter() - start, 2)})
+        print(pd.DataFrame(rows[-1:]).to_string(index=False), flush=True)
     table = pd.DataFrame(rows)
     table["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     table["blas_threads"] = args.blas_threads
@@ -411,6 +428,33 @@ def eps_gene_test_metrics(tests: dict[str, pd.DataFrame], cohort: Cohort, q_thre
             for name, truth in positives.items()]
 
 
+SIMULATED_SHRINKAGE = {"nn": "nn", "beta_hat": "none"}  # enet: one elastic net per null draw is far too slow
+
+
+def simulated_null_metrics(cohort: Cohort, inputs: dict, config: dict, args: argparse.Namespace) -> list[dict]:
+    """Rows of ``level=gene_test`` with the simulated null (``epsilon = simulated``) for the NN and beta_hat
+    inputs, as rule gene_enrichment runs it with ``genes.null_model: simulated`` (it does not depend on the
+    clustering: ``max_fitted_fraction`` and ``seed`` are n/a)."""
+    genes, rows = config["genes"], []
+    draws = 200 if args.quick else genes["null_draws"]
+    for name, method in SIMULATED_SHRINKAGE.items():
+        paths, column, _ = inputs[name]
+        start = time.perf_counter()
+        tests = {trait: gene_enrichment(
+            paths[trait], column, cohort.genes, cohort.ld, cohort.folder / "bench" / f"{name}_simulated" / f"{trait}.tsv",
+            shrink_method=method, model_dir=cohort.results / "shrinkage" / "model", top_t=config["shrinkage"]["top_t"],
+            shrink_seed=config["seed"] + SEED_OFFSETS["shrink"], n_draws=draws,
+            seed=config["seed"] + SEED_OFFSETS["gene_null"], window=genes["window"]) for trait in cohort.traits}
+        seconds = time.perf_counter() - start
+        key = {"scenario": cohort.scenario, "input": name, "max_fitted_fraction": "n/a", "seed": 0,
+               "epsilon": "simulated"}
+        rows += [key | row | {"gene_tests_s": round(seconds, 1)}
+                 for row in eps_gene_test_metrics(tests, cohort, genes["q_threshold"])]
+        print(f"{cohort.scenario} {name} simulated null ({draws} draws, {seconds:.0f} s): " + " ".join(
+            f"{r['positives']} F1 {r['f1']:.2f} AP {r['ap']:.2f}" for r in rows[-3:]), file=sys.stderr, flush=True)
+    return rows
+
+
 # Multi-trait summary results: shared / specific:<trait> candidates against the planted roles.
 def summary_metrics(run: PipelineRun, cohort: Cohort) -> list[dict]:
     """Rows of ``level=summary`` (see the module docstring)."""
@@ -491,6 +535,7 @@ def accuracy(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, pd.D
     for scenario, overrides in scenarios.items():
         cohort = run_workflow(scenario, overrides, config, args.cores)
         inputs = effect_inputs(cohort, config)
+        metric_rows += simulated_null_metrics(cohort, inputs, config, args)
         for name, (paths, column, shrink_s) in inputs.items():
             for (cap, value), replicate in itertools.product(caps.items(), range(args.seeds)):
                 key = {"scenario": scenario, "input": name, "max_fitted_fraction": cap, "seed": replicate}
