@@ -1,6 +1,7 @@
 """Gene enrichment benchmark: timing of the gene test, and gene-level accuracy of the pipeline.
 
-``--part timing`` / ``accuracy`` / ``all`` (default) picks the parts; ``--quick`` is a short
+``--part timing`` / ``accuracy`` / ``all`` (default) picks the parts (``simulated``: only the
+simulated-null gene-test rows of the accuracy part, to bench/results/genes_accuracy_simulated.tsv); ``--quick`` is a short
 smoke run (timing on 2 000 genes and 20 000 variants; accuracy on the toy scenario only with
 ``QUICK_RESTARTS`` restarts) that prints its tables but writes no result file.
 
@@ -19,7 +20,11 @@ memory (a dict) and read block by block from ``.npz`` files (as the workflow doe
 memory is tracemalloc's peak of the allocations made during the test (numpy included;
 measured in a second, untimed run), besides the process's maximum resident size (which
 includes the simulated data: the LD blocks alone take 4 * variants * block_variants bytes).
-Runs with ``--blas-threads`` (default 2) BLAS threads, set before numpy loads. Writes
+Runs with ``--blas-threads`` (default 2) BLAS threads, set before numpy loads. These rows are the
+epsilon null (``null_model``). With ``--ensemble DIR`` (a trained shrinkage ensemble) the null
+scenario is also tested with the simulated null (``--null-draws`` null GWAS per block; SE from
+allele frequencies drawn uniform in 0.05-0.5 and N = ``GWAS_N``), timed once, not traced: its cost
+is the ensemble's forward pass over draws x variants rows, linear in the draws. Writes
 bench/results/genes_timing.tsv.
 
 Accuracy
@@ -46,7 +51,12 @@ joint mixture's smallest cluster; summary rows have ``epsilon = n/a``. Each inpu
 the config's ``max_fitted_fraction`` and with ``max_fitted_fraction: null`` (no cap on the
 fitted share, so the smallest cluster is fitted on smaller effects), and with ``--seeds``
 clustering seeds (column ``seed``: 0 is the workflow's, r adds r to it), as the gene test
-depends on which restart wins. Nothing is tuned here; the config is read as it is.
+depends on which restart wins. Nothing is tuned here; the config is read as it is. The workflow's
+default null, ``genes.null_model: simulated`` (:mod:`phenomap.genes.null`), does not depend on the
+clustering: it runs once per input, for ``nn`` (the workflow's ensemble) and ``beta_hat`` (shrinkage
+``none``), with the config's ``null_draws`` (200 with ``--quick``), in rows with ``epsilon =
+simulated`` and ``max_fitted_fraction = n/a`` (the elastic net would need one fit per null draw
+and block, hours here, so enet keeps only the epsilon rows).
 
 Gene-level metrics (bench/results/genes_accuracy.tsv, one row per scenario x input x
 max_fitted_fraction x seed x epsilon x level x positives; precision = TP / predicted (NaN when nothing is
@@ -118,7 +128,8 @@ REPO = HERE.parent
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("all", "timing", "accuracy"), default="all")
+    parser.add_argument("--part", choices=("all", "timing", "accuracy", "simulated"), default="all",
+                        help="simulated: only the accuracy rows of the simulated null (no clustering, no enet)")
     parser.add_argument("--quick", action="store_true", help="short smoke run; writes no result file")
     parser.add_argument("--genes", type=int, default=20_000)
     parser.add_argument("--variants", type=int, default=200_000)
@@ -133,6 +144,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "genes_timing.tsv")
     parser.add_argument("--accuracy-out", type=Path, default=HERE / "results" / "genes_accuracy.tsv")
     parser.add_argument("--clusters-out", type=Path, default=HERE / "results" / "genes_clusters.tsv")
+    parser.add_argument("--simulated-out", type=Path, default=HERE / "results" / "genes_accuracy_simulated.tsv")
     return parser.parse_args()
 
 
@@ -330,11 +342,14 @@ def run_workflow(scenario: str, overrides: dict, config: dict, cores: int) -> Co
     return Cohort(scenario, folder, traits, seconds)
 
 
-def effect_inputs(cohort: Cohort, config: dict) -> dict[str, tuple[dict[str, Path], str, float]]:
-    """Input name -> (trait -> effects table, effect column, shrinkage wall time in s)."""
+def effect_inputs(cohort: Cohort, config: dict, *, enet: bool = True) -> dict[str, tuple[dict[str, Path], str, float]]:
+    """Input name -> (trait -> effects table, effect column, shrinkage wall time in s); without ``enet``, only
+    ``nn`` and ``beta_hat``."""
     nn = {t: cohort.results / "shrinkage" / f"{t}.tsv" for t in cohort.traits}
     nn_s = sum(pd.read_csv(cohort.folder / "benchmarks" / "shrink" / COHORT / f"{t}.tsv", sep="\t").s.iloc[0]
                for t in cohort.traits)
+    if not enet:
+        return {"nn": (nn, "BETA_SHRUNK", nn_s), "beta_hat": (nn, "BETA", 0.0)}
     enet = {t: cohort.folder / "bench" / "enet" / f"{t}.tsv" for t in cohort.traits}
     start = time.perf_counter()
     for trait, out in enet.items():
@@ -584,6 +599,15 @@ def main(args: argparse.Namespace) -> None:
         table = timing(args)
         print(table.to_string(index=False))
         outputs.append((table, args.out))
+    if args.part == "simulated":
+        config = yaml.safe_load(CONFIG.read_text())
+        rows = []
+        for scenario, overrides in ({"toy": SCENARIOS["toy"]} if args.quick else SCENARIOS).items():
+            cohort = run_workflow(scenario, overrides, config, args.cores)
+            rows += simulated_null_metrics(cohort, effect_inputs(cohort, config, enet=False), config, args)
+        table = pd.DataFrame(rows)
+        print(table.to_string(index=False))
+        outputs.append((table, args.simulated_out))
     if args.part in ("all", "accuracy"):
         metrics, clusters, confusion = accuracy(args)
         print_accuracy(metrics, clusters, confusion)
