@@ -54,7 +54,7 @@ clustering seeds (column ``seed``: 0 is the workflow's, r adds r to it), as the 
 depends on which restart wins. Nothing is tuned here; the config is read as it is. The workflow's
 default null, ``genes.null_model: simulated`` (:mod:`phenomap.genes.null`), does not depend on the
 clustering: it runs once per input, for ``nn`` (the workflow's ensemble) and ``beta_hat`` (shrinkage
-``none``), with the config's ``null_draws`` (200 with ``--quick``), in rows with ``epsilon =
+``none``), with the config's ``null_draws`` (or ``--null-draws``; 200 with ``--quick``), in rows with ``epsilon =
 simulated`` and ``max_fitted_fraction = n/a`` (the elastic net would need one fit per null draw
 and block, hours here, so enet keeps only the epsilon rows).
 
@@ -140,7 +140,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--cores", type=int, default=2, help="snakemake cores of the accuracy part")
     parser.add_argument("--seeds", type=int, default=3, help="clustering seeds per input and setting (accuracy)")
     parser.add_argument("--ensemble", type=Path, help="timing: also time the simulated null with this trained ensemble")
-    parser.add_argument("--null-draws", type=int, default=1000, help="null GWAS per LD block of the simulated null")
+    parser.add_argument("--null-draws", type=int, help="null GWAS per LD block of the simulated null "
+                        "(default: timing 1000, accuracy the config's genes.null_draws, 200 with --quick)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "genes_timing.tsv")
     parser.add_argument("--accuracy-out", type=Path, default=HERE / "results" / "genes_accuracy.tsv")
     parser.add_argument("--clusters-out", type=Path, default=HERE / "results" / "genes_clusters.tsv")
@@ -253,9 +254,10 @@ def timing(args: argparse.Namespace) -> pd.DataFrame:
         freq = rng.uniform(0.05, 0.5, len(null))
         effects = null.assign(se=1 / np.sqrt(GWAS_N * 2 * freq * (1 - freq)), n=GWAS_N)
         start = time.perf_counter()
+        draws = args.null_draws or 1000
         result = gene_test(effects, genes, blocks, shrinker=nn_shrinker(Ensemble.load(args.ensemble)),
-                           n_draws=args.null_draws, seed=args.seed)
-        rows.append({"scenario": "null", "ld_source": "memory", "null_model": f"simulated, {args.null_draws} draws",
+                           n_draws=draws, seed=args.seed)
+        rows.append({"scenario": "null", "ld_source": "memory", "null_model": f"simulated, {draws} draws",
                      "genes_tested": len(result), "variants": len(effects), "ld_blocks": len(blocks),
                      "gene_variant_pairs": int(result.n_snps.sum()),
                      "mc_tail": int((result.p_method == "mc_tail").sum()), "q_below_0.05": int((result.q < 0.05).sum()),
@@ -451,7 +453,7 @@ def simulated_null_metrics(cohort: Cohort, inputs: dict, config: dict, args: arg
     inputs, as rule gene_enrichment runs it with ``genes.null_model: simulated`` (it does not depend on the
     clustering: ``max_fitted_fraction`` and ``seed`` are n/a)."""
     genes, rows = config["genes"], []
-    draws = 200 if args.quick else genes["null_draws"]
+    draws = args.null_draws or (200 if args.quick else genes["null_draws"])
     for name, method in SIMULATED_SHRINKAGE.items():
         paths, column, _ = inputs[name]
         start = time.perf_counter()

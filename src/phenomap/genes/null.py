@@ -74,7 +74,10 @@ def nn_shrinker(ensemble: Ensemble) -> Shrinker:
 
 
 def baseline_shrinker(method: str, seed: int) -> Shrinker:
-    """A baseline of :mod:`phenomap.shrinkage.baselines` as a :data:`Shrinker` (one call per draw)."""
+    """A baseline of :mod:`phenomap.shrinkage.baselines` as a :data:`Shrinker` (one call per draw; ``none``, the
+    identity, at once)."""
+    if method == "none":
+        return lambda beta_hat, se, r, n: np.asarray(beta_hat, dtype=np.float64)
     return lambda beta_hat, se, r, n: np.stack([shrink_with_baseline(method, b, se, r, n, seed=seed)
                                                 for b in beta_hat])
 
