@@ -34,8 +34,9 @@ extend permutation p-values), ``p = TAIL_FRACTION * GPD_sf(T - u)``, capped at t
 p-value. A fitted negative shape (a bounded tail, which would give p = 0 beyond the largest
 draw) is replaced by the exponential tail (shape 0). A moment-matched scaled chi-square (Liu on
 the draws' mean, variance and skewness) was tried and rejected: with 1,000 draws its p at a
-true 1e-3 ranged over 0.4-3 times the truth (10th-90th percentile over genes), the GPD over
-0.2-2 times. Extrapolated p-values are marked ``mc_tail``; more draws move the switch lower.
+true 1e-3 ranged over 0.4-3 times the truth (10th-90th percentile over genes, toy LD), the GPD
+over 0.2-2.2 times with median 1.0 (``bench/genes_null.py --tail``). Extrapolated p-values are
+marked ``mc_tail``; more draws move the switch lower.
 
 Cost: ``B`` times the shrinkage of every block holding a gene (the ensemble's forward pass on
 ``B x m`` rows), plus one eigendecomposition per block.
