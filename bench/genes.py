@@ -237,7 +237,7 @@ def timing(args: argparse.Namespace) -> pd.DataFrame:
         paths = []
         for name, (ids, r) in blocks.items():
             paths.append(Path(folder) / f"{name}.npz")
-            np.savez(paths[-1], r=r, ids=ids)
+            np.savez(paths[-1], r=r, ids=ids, a1=np.full(len(ids), "A"), a2=np.full(len(ids), "G"), n=args.samples)
         for scenario, effects in (("null", null), ("planted 2%", plant(rng, null, genes, 0.02))):
             for source, ld in (("memory", blocks), ("npz files", LDBlockFiles(paths))):
                 result, seconds, peak_mb = timed(effects, genes, ld)
