@@ -21,10 +21,7 @@ memory is tracemalloc's peak of the allocations made during the test (numpy incl
 measured in a second, untimed run), besides the process's maximum resident size (which
 includes the simulated data: the LD blocks alone take 4 * variants * block_variants bytes).
 Runs with ``--blas-threads`` (default 2) BLAS threads, set before numpy loads. These rows are the
-epsilon null (``null_model``). With ``--ensemble DIR`` (a trained shrinkage ensemble) the null
-scenario is also tested with the simulated null (``--null-draws`` null GWAS per block; SE from
-allele frequencies drawn uniform in 0.05-0.5 and N = ``GWAS_N``), timed once, not traced: its cost
-is the ensemble's forward pass over draws x variants rows, linear in the draws. Writes
+epsilon null (``null_model``); the simulated null's cost is measured by bench/genes_null.py. Writes
 bench/results/genes_timing.tsv.
 
 Accuracy
@@ -139,9 +136,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=20261125, help="timing data seed (accuracy: the config's)")
     parser.add_argument("--cores", type=int, default=2, help="snakemake cores of the accuracy part")
     parser.add_argument("--seeds", type=int, default=3, help="clustering seeds per input and setting (accuracy)")
-    parser.add_argument("--ensemble", type=Path, help="timing: also time the simulated null with this trained ensemble")
     parser.add_argument("--null-draws", type=int, help="null GWAS per LD block of the simulated null "
-                        "(default: timing 1000, accuracy the config's genes.null_draws, 200 with --quick)")
+                        "(default: the config's genes.null_draws, 200 with --quick)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "genes_timing.tsv")
     parser.add_argument("--accuracy-out", type=Path, default=HERE / "results" / "genes_accuracy.tsv")
     parser.add_argument("--clusters-out", type=Path, default=HERE / "results" / "genes_clusters.tsv")
@@ -160,18 +156,15 @@ import yaml  # noqa: E402
 from sklearn.metrics import average_precision_score  # noqa: E402
 
 from phenomap.genes.enrichment import LDBlockFiles, gene_enrichment, gene_test  # noqa: E402
-from phenomap.genes.null import nn_shrinker  # noqa: E402
 from phenomap.genes.summary import summarise_genes  # noqa: E402
 from phenomap.ld.matrix import correlation  # noqa: E402
 from phenomap.mixture.dpgmm import MixtureFit, fit_dpgmm, load_mixture  # noqa: E402
 from phenomap.mixture.pipeline import cluster_effects  # noqa: E402
 from phenomap.seeds import SEED_OFFSETS  # noqa: E402
 from phenomap.shrinkage.apply import shrink_trait  # noqa: E402
-from phenomap.shrinkage.model import Ensemble  # noqa: E402
 from phenomap.sim.haplotypes import ar1_genotypes  # noqa: E402
 
 EPS = 1e-5
-GWAS_N = 10_000  # sample size behind the timing data's standard errors (simulated null)
 SPACING = 100  # bp between consecutive variants
 
 
@@ -250,19 +243,6 @@ def timing(args: argparse.Namespace) -> pd.DataFrame:
                     "peak_traced_mb": round(peak_mb, 1),
                 })
                 print(pd.DataFrame(rows[-1:]).to_string(index=False, header=len(rows) == 1), flush=True)
-    if args.ensemble is not None:  # the simulated null on the null scenario, LD in memory (not traced: ~the shrink)
-        freq = rng.uniform(0.05, 0.5, len(null))
-        effects = null.assign(se=1 / np.sqrt(GWAS_N * 2 * freq * (1 - freq)), n=GWAS_N)
-        start = time.perf_counter()
-        draws = args.null_draws or 1000
-        result = gene_test(effects, genes, blocks, shrinker=nn_shrinker(Ensemble.load(args.ensemble)),
-                           n_draws=draws, seed=args.seed)
-        rows.append({"scenario": "null", "ld_source": "memory", "null_model": f"simulated, {draws} draws",
-                     "genes_tested": len(result), "variants": len(effects), "ld_blocks": len(blocks),
-                     "gene_variant_pairs": int(result.n_snps.sum()),
-                     "mc_tail": int((result.p_method == "mc_tail").sum()), "q_below_0.05": int((result.q < 0.05).sum()),
-                     "wall_s": round(time.perf_counter() - start, 2)})
-        print(pd.DataFrame(rows[-1:]).to_string(index=False), flush=True)
     table = pd.DataFrame(rows)
     table["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     table["blas_threads"] = args.blas_threads
