@@ -1,6 +1,7 @@
 """Gene enrichment benchmark: timing of the gene test, and gene-level accuracy of the pipeline.
 
-``--part timing`` / ``accuracy`` / ``all`` (default) picks the parts; ``--quick`` is a short
+``--part timing`` / ``accuracy`` / ``all`` (default) picks the parts (``simulated``: only the
+simulated-null gene-test rows of the accuracy part, to bench/results/genes_accuracy_simulated.tsv); ``--quick`` is a short
 smoke run (timing on 2 000 genes and 20 000 variants; accuracy on the toy scenario only with
 ``QUICK_RESTARTS`` restarts) that prints its tables but writes no result file.
 
@@ -19,7 +20,8 @@ memory (a dict) and read block by block from ``.npz`` files (as the workflow doe
 memory is tracemalloc's peak of the allocations made during the test (numpy included;
 measured in a second, untimed run), besides the process's maximum resident size (which
 includes the simulated data: the LD blocks alone take 4 * variants * block_variants bytes).
-Runs with ``--blas-threads`` (default 2) BLAS threads, set before numpy loads. Writes
+Runs with ``--blas-threads`` (default 2) BLAS threads, set before numpy loads. These rows are the
+epsilon null (``null_model``); the simulated null's cost is measured by bench/genes_null.py. Writes
 bench/results/genes_timing.tsv.
 
 Accuracy
@@ -46,7 +48,12 @@ joint mixture's smallest cluster; summary rows have ``epsilon = n/a``. Each inpu
 the config's ``max_fitted_fraction`` and with ``max_fitted_fraction: null`` (no cap on the
 fitted share, so the smallest cluster is fitted on smaller effects), and with ``--seeds``
 clustering seeds (column ``seed``: 0 is the workflow's, r adds r to it), as the gene test
-depends on which restart wins. Nothing is tuned here; the config is read as it is.
+depends on which restart wins. Nothing is tuned here; the config is read as it is. The workflow's
+default null, ``genes.null_model: simulated`` (:mod:`phenomap.genes.null`), does not depend on the
+clustering: it runs once per input, for ``nn`` (the workflow's ensemble) and ``beta_hat`` (shrinkage
+``none``), with the config's ``null_draws`` (or ``--null-draws``; 200 with ``--quick``), in rows with ``epsilon =
+simulated`` and ``max_fitted_fraction = n/a`` (the elastic net would need one fit per null draw
+and block, hours here, so enet keeps only the epsilon rows).
 
 Gene-level metrics (bench/results/genes_accuracy.tsv, one row per scenario x input x
 max_fitted_fraction x seed x epsilon x level x positives; precision = TP / predicted (NaN when nothing is
@@ -118,7 +125,8 @@ REPO = HERE.parent
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("all", "timing", "accuracy"), default="all")
+    parser.add_argument("--part", choices=("all", "timing", "accuracy", "simulated"), default="all",
+                        help="simulated: only the accuracy rows of the simulated null (no clustering, no enet)")
     parser.add_argument("--quick", action="store_true", help="short smoke run; writes no result file")
     parser.add_argument("--genes", type=int, default=20_000)
     parser.add_argument("--variants", type=int, default=200_000)
@@ -128,9 +136,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=20261125, help="timing data seed (accuracy: the config's)")
     parser.add_argument("--cores", type=int, default=2, help="snakemake cores of the accuracy part")
     parser.add_argument("--seeds", type=int, default=3, help="clustering seeds per input and setting (accuracy)")
+    parser.add_argument("--null-draws", type=int, help="null GWAS per LD block of the simulated null "
+                        "(default: the config's genes.null_draws, 200 with --quick)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "genes_timing.tsv")
     parser.add_argument("--accuracy-out", type=Path, default=HERE / "results" / "genes_accuracy.tsv")
     parser.add_argument("--clusters-out", type=Path, default=HERE / "results" / "genes_clusters.tsv")
+    parser.add_argument("--simulated-out", type=Path, default=HERE / "results" / "genes_accuracy_simulated.tsv")
     return parser.parse_args()
 
 
@@ -219,13 +230,13 @@ def timing(args: argparse.Namespace) -> pd.DataFrame:
         paths = []
         for name, (ids, r) in blocks.items():
             paths.append(Path(folder) / f"{name}.npz")
-            np.savez(paths[-1], r=r, ids=ids)
+            np.savez(paths[-1], r=r, ids=ids, a1=np.full(len(ids), "A"), a2=np.full(len(ids), "G"), n=args.samples)
         for scenario, effects in (("null", null), ("planted 2%", plant(rng, null, genes, 0.02))):
             for source, ld in (("memory", blocks), ("npz files", LDBlockFiles(paths))):
                 result, seconds, peak_mb = timed(effects, genes, ld)
                 methods = result.p_method.value_counts()
                 rows.append({
-                    "scenario": scenario, "ld_source": source, "genes_tested": len(result),
+                    "scenario": scenario, "ld_source": source, "null_model": "epsilon", "genes_tested": len(result),
                     "variants": len(effects), "ld_blocks": len(blocks), "gene_variant_pairs": int(result.n_snps.sum()),
                     "imhof": int(methods.get("imhof", 0)), "saddlepoint": int(methods.get("saddlepoint", 0)),
                     "q_below_0.05": int((result.q < 0.05).sum()), "wall_s": round(seconds, 2),
@@ -313,11 +324,14 @@ def run_workflow(scenario: str, overrides: dict, config: dict, cores: int) -> Co
     return Cohort(scenario, folder, traits, seconds)
 
 
-def effect_inputs(cohort: Cohort, config: dict) -> dict[str, tuple[dict[str, Path], str, float]]:
-    """Input name -> (trait -> effects table, effect column, shrinkage wall time in s)."""
+def effect_inputs(cohort: Cohort, config: dict, *, enet: bool = True) -> dict[str, tuple[dict[str, Path], str, float]]:
+    """Input name -> (trait -> effects table, effect column, shrinkage wall time in s); without ``enet``, only
+    ``nn`` and ``beta_hat``."""
     nn = {t: cohort.results / "shrinkage" / f"{t}.tsv" for t in cohort.traits}
     nn_s = sum(pd.read_csv(cohort.folder / "benchmarks" / "shrink" / COHORT / f"{t}.tsv", sep="\t").s.iloc[0]
                for t in cohort.traits)
+    if not enet:
+        return {"nn": (nn, "BETA_SHRUNK", nn_s), "beta_hat": (nn, "BETA", 0.0)}
     enet = {t: cohort.folder / "bench" / "enet" / f"{t}.tsv" for t in cohort.traits}
     start = time.perf_counter()
     for trait, out in enet.items():
@@ -411,6 +425,33 @@ def eps_gene_test_metrics(tests: dict[str, pd.DataFrame], cohort: Cohort, q_thre
             for name, truth in positives.items()]
 
 
+SIMULATED_SHRINKAGE = {"nn": "nn", "beta_hat": "none"}  # enet: one elastic net per null draw is far too slow
+
+
+def simulated_null_metrics(cohort: Cohort, inputs: dict, config: dict, args: argparse.Namespace) -> list[dict]:
+    """Rows of ``level=gene_test`` with the simulated null (``epsilon = simulated``) for the NN and beta_hat
+    inputs, as rule gene_enrichment runs it with ``genes.null_model: simulated`` (it does not depend on the
+    clustering: ``max_fitted_fraction`` and ``seed`` are n/a)."""
+    genes, rows = config["genes"], []
+    draws = args.null_draws or (200 if args.quick else genes["null_draws"])
+    for name, method in SIMULATED_SHRINKAGE.items():
+        paths, column, _ = inputs[name]
+        start = time.perf_counter()
+        tests = {trait: gene_enrichment(
+            paths[trait], column, cohort.genes, cohort.ld, cohort.folder / "bench" / f"{name}_simulated" / f"{trait}.tsv",
+            shrink_method=method, model_dir=cohort.results / "shrinkage" / "model", top_t=config["shrinkage"]["top_t"],
+            shrink_seed=config["seed"] + SEED_OFFSETS["shrink"], n_draws=draws,
+            seed=config["seed"] + SEED_OFFSETS["gene_null"], window=genes["window"]) for trait in cohort.traits}
+        seconds = time.perf_counter() - start
+        key = {"scenario": cohort.scenario, "input": name, "max_fitted_fraction": "n/a", "seed": 0,
+               "epsilon": "simulated"}
+        rows += [key | row | {"gene_tests_s": round(seconds, 1)}
+                 for row in eps_gene_test_metrics(tests, cohort, genes["q_threshold"])]
+        print(f"{cohort.scenario} {name} simulated null ({draws} draws, {seconds:.0f} s): " + " ".join(
+            f"{r['positives']} F1 {r['f1']:.2f} AP {r['ap']:.2f}" for r in rows[-3:]), file=sys.stderr, flush=True)
+    return rows
+
+
 # Multi-trait summary results: shared / specific:<trait> candidates against the planted roles.
 def summary_metrics(run: PipelineRun, cohort: Cohort) -> list[dict]:
     """Rows of ``level=summary`` (see the module docstring)."""
@@ -491,6 +532,7 @@ def accuracy(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, pd.D
     for scenario, overrides in scenarios.items():
         cohort = run_workflow(scenario, overrides, config, args.cores)
         inputs = effect_inputs(cohort, config)
+        metric_rows += simulated_null_metrics(cohort, inputs, config, args)
         for name, (paths, column, shrink_s) in inputs.items():
             for (cap, value), replicate in itertools.product(caps.items(), range(args.seeds)):
                 key = {"scenario": scenario, "input": name, "max_fitted_fraction": cap, "seed": replicate}
@@ -539,6 +581,15 @@ def main(args: argparse.Namespace) -> None:
         table = timing(args)
         print(table.to_string(index=False))
         outputs.append((table, args.out))
+    if args.part == "simulated":
+        config = yaml.safe_load(CONFIG.read_text())
+        rows = []
+        for scenario, overrides in ({"toy": SCENARIOS["toy"]} if args.quick else SCENARIOS).items():
+            cohort = run_workflow(scenario, overrides, config, args.cores)
+            rows += simulated_null_metrics(cohort, effect_inputs(cohort, config, enet=False), config, args)
+        table = pd.DataFrame(rows)
+        print(table.to_string(index=False))
+        outputs.append((table, args.simulated_out))
     if args.part in ("all", "accuracy"):
         metrics, clusters, confusion = accuracy(args)
         print_accuracy(metrics, clusters, confusion)

@@ -373,7 +373,7 @@ def test_gene_enrichment__rejects_bad_settings_and_files(tmp_path, rng):
     with pytest.raises(InputError, match=r"BETA_SHRUNK has non-numeric value 'big' at data row 3 \(variant g0v2\)"):
         gene_enrichment(effects_tsv, "BETA_SHRUNK", genes_tsv, npzs, out, eps=EPS)
     effects_tsv.write_text(good)
-    with pytest.raises(InputError, match="not both or neither"):
+    with pytest.raises(InputError, match="not several or none"):
         gene_enrichment(effects_tsv, "BETA_SHRUNK", genes_tsv, npzs, out)
     (tmp_path / "m.json").write_text(json.dumps({"null_variance": [EPS], "trait_scale": [1.0]}))
     with pytest.raises(InputError, match="trait index 1 is out of range .* has 1 trait"):

@@ -65,15 +65,24 @@ rule cluster_trait:
         "../../scripts/cluster.py"
 
 
-rule gene_enrichment:
-    """Gene test of one trait: T_g = sum of squared effects against N(0, eps R_g), BH FDR.
+SIMULATED_NULL = GENES["null_model"] == "simulated"
+# the shrinkage that made the tested column (BETA = unshrunk), replayed by the simulated null
+TESTED_SHRINKAGE = "none" if CLUSTERING["effect_column"] == "BETA" else SHRINK["method"]
 
-    eps: variance of the smallest cluster of the trait's own mixture (`genes.epsilon: trait`, as
-    ML-MAGES and gene-epsilon) or the trait's variance in the joint mixture's smallest cluster.
+
+rule gene_enrichment:
+    """Gene test of one trait: T_g = sum of squared effects, BH FDR.
+
+    Null (`genes.null_model`): simulated = null GWAS of each LD block pushed through the same
+    shrinkage (default); epsilon = N(0, eps R_g) with eps the smallest cluster's variance of the
+    trait's own mixture (`genes.epsilon: trait`, as ML-MAGES) or of the joint mixture (`joint`).
     """
     input:
         effects=PATHS["shrunk"],
-        model=lambda wc: PATHS["cluster_model" if GENES["epsilon"] == "joint" else "trait_cluster_model"].format(**wc),
+        model=lambda wc: [] if SIMULATED_NULL else
+            PATHS["cluster_model" if GENES["epsilon"] == "joint" else "trait_cluster_model"].format(**wc),
+        shrink_model=lambda wc: PATHS["shrink_model"].format(cohort=wc.cohort)
+            if SIMULATED_NULL and TESTED_SHRINKAGE == "nn" else [],
         genes=lambda wc: gene_table(wc.cohort),
         ld=lambda wc: block_outputs(wc, PATHS["ld_block"]),
     output:
@@ -81,6 +90,11 @@ rule gene_enrichment:
     params:
         effect_column=CLUSTERING["effect_column"],
         trait_index=lambda wc: traits(wc.cohort).index(wc.trait) if GENES["epsilon"] == "joint" else 0,
+        shrink_method=TESTED_SHRINKAGE if SIMULATED_NULL else None,
+        top_t=SHRINK["top_t"],
+        shrink_seed=config["seed"] + SEED_OFFSETS["shrink"],
+        n_draws=GENES["null_draws"],
+        seed=config["seed"] + SEED_OFFSETS["gene_null"],
         window=GENES["window"],
         exact_below=GENES["exact_below"],
     log:

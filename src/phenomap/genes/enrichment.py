@@ -9,11 +9,20 @@ belong to several genes.
 
 Test
 ----
-For gene g with effects ``beta_i`` (i in g), the statistic is ``T_g = sum_i beta_i^2``. Under
-the null, ``beta_g ~ N(0, eps R_g)`` with ``R_g`` the LD (correlation) matrix of the gene's
-variants and ``eps`` the variance of the null (smallest) mixture component, supplied by the
-caller. Then ``T_g = sum_j lambda_j chi2_1`` with ``lambda_j`` the eigenvalues of
-``eps R_g`` (:mod:`phenomap.genes.quadform` gives the p-value). Allele orientation does not
+For gene g with effects ``beta_i`` (i in g), the statistic is ``T_g = sum_i beta_i^2``. Its null
+comes one of two ways:
+
+* ``simulated`` (the workflow's default, for shrunk effects): null GWAS of each LD block pushed
+  through the shrinkage that made the effects, Monte Carlo p-values with a fitted tail
+  (:mod:`phenomap.genes.null`, which says why);
+* ``epsilon`` (ML-MAGES, gene-epsilon): ``beta_g ~ N(0, eps R_g)`` with ``R_g`` the LD
+  (correlation) matrix of the gene's variants and ``eps`` a null variance supplied by the
+  caller (the smallest mixture component's). Then ``T_g = sum_j lambda_j chi2_1`` with
+  ``lambda_j`` the eigenvalues of ``eps R_g`` (:mod:`phenomap.genes.quadform` gives the
+  p-value). Exact for effects that are Gaussian with that covariance (e.g. ``beta_hat`` with
+  ``eps R_g`` replaced by ``S R_g S``), not for shrunk ones.
+
+ Allele orientation does not
 matter: flipping a variant changes the sign of its beta and of its row and column of ``R_g``,
 which leaves ``T_g`` and the eigenvalues unchanged; variants are joined to LD by ID.
 
@@ -23,7 +32,8 @@ partition, so its eigenvalues are those of each block's part together. Variants 
 that are in no LD block are left out of the gene (counted and logged). Genes with fewer
 than 2 variants left are not tested (counted and logged). An ``R_g`` with an eigenvalue
 below ``-PSD_TOLERANCE`` times its largest is not positive semi-definite beyond rounding:
-a warning names the gene; negative eigenvalues are always clipped to 0.
+a warning names the gene (or the block, for the simulated null); negative eigenvalues are always
+clipped to 0.
 
 Multiple testing: Benjamini-Hochberg q-values over the tested genes of one call.
 """
@@ -41,12 +51,14 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from phenomap.errors import InputError
+from phenomap.genes.null import MIN_EXCEEDANCES, Shrinker, make_shrinker, null_block_statistics, null_square_root, simulated_pvalues
 from phenomap.genes.quadform import DEFAULT_SWITCH, quadform_pvalues
 from phenomap.io.plink import chrom_sort_key, normalise_chrom
 from phenomap.io.tables import read_tsv, write_tsv
 from phenomap.ld.blocks import canonical_build
 from phenomap.ld.matrix import read_block_ld
 from phenomap.logging import rule_summary
+from phenomap.sim.training import block_seed
 
 log = logging.getLogger(__name__)
 
@@ -313,7 +325,10 @@ def gene_test(
     genes: pd.DataFrame,
     ld_blocks: Mapping[str, tuple[np.ndarray, np.ndarray]],
     *,
-    eps: float,
+    eps: float | None = None,
+    shrinker: Shrinker | None = None,
+    n_draws: int = 1000,
+    seed: int = 0,
     window: int = 0,
     switch: float = DEFAULT_SWITCH,
     genes_source: str = "the gene table",
@@ -322,33 +337,42 @@ def gene_test(
 
     Parameters
     ----------
-    effects : ``ID CHROM POS beta`` per variant (per-allele effects, e.g. shrunk); NaN betas
+    effects : ``ID CHROM POS beta`` per variant (per-allele effects, e.g. shrunk), plus ``se``
+        and ``n`` (the GWAS's standard error and sample size) for the simulated null; NaN betas
         are left out (counted in the log).
     genes : gene table as from :func:`read_gene_table`.
     ld_blocks : block name -> ``(ids (m,), r (m, m))``, e.g. :class:`LDBlockFiles`; read once
         each, in order.
-    eps : null variance of one effect (the null / smallest mixture component), > 0.
+    eps : the epsilon null: null variance of one effect (e.g. the smallest mixture component), > 0.
+    shrinker : the simulated null: the shrinkage that made ``beta`` from the GWAS
+        (:mod:`phenomap.genes.null`); give exactly one of ``eps`` and ``shrinker``.
+    n_draws, seed : null GWAS per LD block and the seed of their draws (simulated null).
     window : flanking bases around each gene, >= 0.
     switch : Liu p-value below which the p-value is recomputed exactly
-        (:func:`phenomap.genes.quadform.quadform_pvalues`).
+        (:func:`phenomap.genes.quadform.quadform_pvalues`; epsilon null).
 
     Returns
     -------
     DataFrame ``gene`` (symbol) ``gene_id chrom start stop n_snps stat p q p_method``, one row
     per tested gene, sorted by p (ties in gene-table order): ``stat`` = T_g, ``q`` = Benjamini-Hochberg, ``p_method`` =
-    liu / imhof / saddlepoint.
+    liu / imhof / saddlepoint (epsilon null) or mc / mc_tail (simulated null).
 
     Raises
     ------
-    InputError for eps <= 0, a negative window, duplicated or infinite effects, a variant in
-    two LD blocks, and gene coordinates that do not match the variants
-    (:func:`check_gene_coordinates`).
+    InputError for eps <= 0, both or neither null, fewer than 2 * MIN_EXCEEDANCES draws, a
+    negative window, duplicated or infinite effects, missing or invalid ``se`` / ``n`` for the
+    simulated null, a variant in two LD blocks, and gene coordinates that do not match the
+    variants (:func:`check_gene_coordinates`).
     """
-    if not np.isfinite(eps) or eps <= 0:
+    if (eps is None) == (shrinker is None):
+        raise InputError("give the gene test's null as either eps (epsilon null) or a shrinker (simulated null).")
+    if eps is not None and (not np.isfinite(eps) or eps <= 0):
         raise InputError(f"the null effect variance eps must be a positive number, got {eps}: check the mixture fit.")
+    if shrinker is not None and n_draws < 2 * MIN_EXCEEDANCES:
+        raise InputError(f"the simulated null needs at least {2 * MIN_EXCEEDANCES} draws per block, got {n_draws}.")
     if window < 0:
         raise InputError(f"the gene window must be >= 0 bases, got {window}.")
-    effects = _valid_effects(effects)
+    effects = _valid_effects(effects, with_gwas=shrinker is not None)
     gene, variant = assign_genes(effects, genes, window=window)
     per_gene = np.bincount(gene, minlength=len(genes))
     check_gene_coordinates(genes, effects, per_gene, window=window, genes_source=genes_source,
@@ -356,7 +380,8 @@ def gene_test(
     log.info("%d of %d genes contain no variant (window %d bp); %d gene-variant pairs",
              int(np.sum(per_gene == 0)), len(genes), window, len(gene))
 
-    parts = _ld_eigenvalues(effects, genes, gene, variant, ld_blocks, eps)
+    parts = _gene_nulls(effects, genes, gene, variant, ld_blocks, eps=eps, shrinker=shrinker, n_draws=n_draws,
+                        seed=seed)
     in_ld = parts.pair_in_ld
     if (~in_ld).any():
         log.warning("%d variants in genes have no LD (in no LD block) and are left out of their genes, e.g. %s",
@@ -367,23 +392,30 @@ def gene_test(
     tested = np.flatnonzero(n_snps >= 2)
     log.info("%d genes tested; %d skipped with a single variant in LD, %d with none",
              len(tested), int(np.sum(n_snps == 1)), int(np.sum((n_snps == 0) & (per_gene > 0))))
-    pvalues = quadform_pvalues(stat[tested], [np.concatenate(parts.eigenvalues[g]) for g in tested], switch=switch)
+    if shrinker is None:
+        pvalues = quadform_pvalues(stat[tested], [np.concatenate(parts.eigenvalues[g]) for g in tested], switch=switch)
+        p, p_method = pvalues.p, pvalues.method
+    else:
+        null = np.stack([parts.null[g] for g in tested]) if len(tested) else np.zeros((0, n_draws))
+        p, p_method = simulated_pvalues(stat[tested], null)
     out = pd.DataFrame({
         "gene": genes.symbol.to_numpy()[tested], "gene_id": genes.gene_id.to_numpy()[tested],
         "chrom": genes.chrom.to_numpy()[tested], "start": genes.start.to_numpy()[tested],
         "stop": genes.stop.to_numpy()[tested], "n_snps": n_snps[tested], "stat": stat[tested],
-        "p": pvalues.p, "q": stats.false_discovery_control(pvalues.p, method="bh") if len(tested) else np.zeros(0),
-        "p_method": pvalues.method,
+        "p": p, "q": stats.false_discovery_control(p, method="bh") if len(tested) else np.zeros(0),
+        "p_method": p_method,
     })
     log.info("p-values: %s", ", ".join(f"{m} {n}" for m, n in out.p_method.value_counts().items()) or "none")
     return out.sort_values("p", kind="stable", ignore_index=True)  # ties stay in gene-table order
 
 
-def _valid_effects(effects: pd.DataFrame) -> pd.DataFrame:
-    missing = [c for c in ("ID", "CHROM", "POS", "beta") if c not in effects.columns]
+def _valid_effects(effects: pd.DataFrame, *, with_gwas: bool = False) -> pd.DataFrame:
+    columns = ["ID", "CHROM", "POS", "beta"] + (["se", "n"] if with_gwas else [])
+    missing = [c for c in columns if c not in effects.columns]
     if missing:
-        raise InputError(f"the effects table lacks column(s) {missing}; it needs ID CHROM POS beta.")
-    effects = effects[["ID", "CHROM", "POS", "beta"]].copy()
+        raise InputError(f"the effects table lacks column(s) {missing}; it needs {' '.join(columns)}"
+                         + (" (the simulated null redraws the GWAS from its SE and N)." if with_gwas else "."))
+    effects = effects[columns].copy()
     effects["ID"] = effects.ID.astype(str)
     dup = effects.ID.duplicated()
     if dup.any():
@@ -396,6 +428,14 @@ def _valid_effects(effects: pd.DataFrame) -> pd.DataFrame:
     if beta.isna().any():
         log.info("%d of %d variants have no effect (NA) and are left out", int(beta.isna().sum()), len(beta))
     effects = effects[beta.notna()].reset_index(drop=True)
+    if with_gwas:
+        for col, what in (("se", "standard error"), ("n", "sample size")):
+            values = pd.to_numeric(effects[col], errors="coerce")
+            bad = ~(np.isfinite(values) & (values > 0))
+            if bad.any():
+                raise InputError(f"variant {effects.ID[bad].iloc[0]} has {what} {effects[col][bad].iloc[0]}: the "
+                                 "simulated null needs a positive SE and N for every variant with an effect.")
+            effects[col] = values.astype(np.float64)
     effects["CHROM"] = normalise_chrom(effects.CHROM, source="effects table")
     pos = pd.to_numeric(effects.POS, errors="coerce")
     bad = pos.isna() | (pos != pos.round())
@@ -406,17 +446,23 @@ def _valid_effects(effects: pd.DataFrame) -> pd.DataFrame:
     return effects
 
 
-class _GeneLD:
-    """Eigenvalue pieces of each gene's ``eps R_g`` (one piece per LD block) and which pairs have LD."""
+class _GeneNull:
+    """Null of each gene, one piece per LD block it touches, and which (gene, variant) pairs have LD.
+
+    eigenvalues : per gene, the eigenvalues of ``eps R_part`` of each part (epsilon null).
+    null : gene -> (B,) sum over its parts of the parts' null statistics (simulated null).
+    """
 
     def __init__(self, n_genes: int, n_pairs: int):
         self.eigenvalues: list[list[np.ndarray]] = [[] for _ in range(n_genes)]
+        self.null: dict[int, np.ndarray] = {}
         self.pair_in_ld = np.zeros(n_pairs, dtype=bool)
 
 
-def _ld_eigenvalues(effects, genes, gene, variant, ld_blocks, eps) -> _GeneLD:
-    """Walk the LD blocks once; for every gene part in a block, eigenvalues of ``eps R_part``."""
-    result = _GeneLD(len(genes), len(gene))
+def _gene_nulls(effects, genes, gene, variant, ld_blocks, *, eps, shrinker, n_draws, seed) -> _GeneNull:
+    """Walk the LD blocks once; per gene part in a block, eigenvalues of ``eps R_part`` (eps given) or its
+    statistic on null GWAS of the block's variants with effects, through ``shrinker``."""
+    result = _GeneNull(len(genes), len(gene))
     by_variant = np.argsort(variant, kind="stable")  # pairs grouped by variant (CSR)
     first_pair = np.searchsorted(variant[by_variant], np.arange(len(effects) + 1))
     id_index = pd.Index(effects.ID)
@@ -432,7 +478,7 @@ def _ld_eigenvalues(effects, genes, gene, variant, ld_blocks, eps) -> _GeneLD:
             raise InputError(f"variant {effects.ID.iloc[rows[twice][0]]} is in LD blocks "
                              f"{block_of[rows[twice][0]]} and {block}: LD blocks must not overlap.")
         block_of[rows] = block
-        local[rows] = here
+        local[rows] = np.arange(len(rows))  # position among the block's variants with effects
         counts = first_pair[rows + 1] - first_pair[rows]
         pairs = by_variant[_ranges(first_pair[rows], counts)]
         if len(pairs) == 0:
@@ -440,15 +486,31 @@ def _ld_eigenvalues(effects, genes, gene, variant, ld_blocks, eps) -> _GeneLD:
         result.pair_in_ld[pairs] = True
         pairs = pairs[np.argsort(gene[pairs], kind="stable")]
         genes_here, first = np.unique(gene[pairs], return_index=True)
-        for g, members in zip(genes_here, np.split(local[variant[pairs]], first[1:])):
-            sub = r[np.ix_(members, members)].astype(np.float64)
-            lam = np.linalg.eigvalsh(eps * sub)
-            if lam[0] < -PSD_TOLERANCE * lam[-1]:
-                log.warning("gene %s: LD matrix of its %d variants in block %s is not positive semi-definite "
-                            "(smallest eigenvalue %.3g of %.3g); negative eigenvalues set to 0",
-                            genes.symbol.iloc[g], len(members), block, lam[0] / eps, lam[-1] / eps)
-            result.eigenvalues[g].append(np.clip(lam, 0.0, None))
+        members = np.split(local[variant[pairs]], first[1:])
+        r = r[np.ix_(here, here)].astype(np.float64)
+        if shrinker is None:
+            for g, idx in zip(genes_here, members):
+                lam = np.linalg.eigvalsh(eps * r[np.ix_(idx, idx)])
+                _check_psd(lam[0] / lam[-1], f"gene {genes.symbol.iloc[g]}: LD matrix of its {len(idx)} variants "
+                           f"in block {block}")
+                result.eigenvalues[g].append(np.clip(lam, 0.0, None))
+            continue
+        root, ratio = null_square_root(r)
+        _check_psd(ratio, f"block {block}: LD matrix of its {len(here)} variants with effects (simulated null)")
+        null = null_block_statistics(
+            root, effects.se.to_numpy()[rows], int(np.median(effects.n.to_numpy()[rows])), members, shrinker,
+            n_draws=n_draws, rng=np.random.default_rng(block_seed(seed, block)), r=r,
+        )
+        for g, draws in zip(genes_here, null):
+            result.null[g] = result.null[g] + draws if g in result.null else draws
     return result
+
+
+def _check_psd(ratio: float, what: str) -> None:
+    """Warn when the smallest eigenvalue over the largest, ``ratio``, is negative beyond rounding."""
+    if ratio < -PSD_TOLERANCE:
+        log.warning("%s is not positive semi-definite (smallest eigenvalue %.3g of the largest); negative "
+                    "eigenvalues set to 0", what, ratio)
 
 
 def null_variance(mixture_json: str | Path, trait_index: int) -> float:
@@ -483,29 +545,47 @@ def gene_enrichment(
     eps: float | None = None,
     mixture_json: str | Path | None = None,
     trait_index: int | None = None,
+    shrink_method: str | None = None,
+    model_dir: str | Path | None = None,
+    top_t: int | None = None,
+    shrink_seed: int = 0,
+    n_draws: int = 1000,
+    seed: int = 0,
     window: int = 0,
     switch: float = DEFAULT_SWITCH,
 ) -> pd.DataFrame:
     """I/O layer of rule ``gene_enrichment``: one trait's effects -> gene results TSV.
 
     ``effects_tsv`` has ``ID CHROM POS`` and ``effect_column`` (e.g. ``BETA_SHRUNK``; NA = no
-    effect). The null variance is ``eps``, or read from ``mixture_json`` for the trait at
-    ``trait_index`` (:func:`null_variance`); give exactly one. Writes :func:`gene_test`'s table
-    to ``out`` and returns it; when no gene can be tested (no effect values, or a trait the
-    mixture found no non-null effect for) the table is empty, with its header.
+    effect). The null is one of (give exactly one):
+
+    * simulated (``shrink_method``): the shrinkage that made the effects, as rule ``shrink``
+      applied it (``nn`` with the ensemble in ``model_dir`` and ``top_t``, or a baseline with
+      ``shrink_seed``; ``none`` for unshrunk ``BETA``), redrawn ``n_draws`` times per LD block
+      from the effects file's ``SE`` and ``N`` with ``seed`` (:mod:`phenomap.genes.null`);
+    * epsilon: ``eps``, or read from ``mixture_json`` for the trait at ``trait_index``
+      (:func:`null_variance`).
+
+    Writes :func:`gene_test`'s table to ``out`` and returns it; when no gene can be tested (no
+    effect values, or a trait the mixture found no non-null effect for) the table is empty,
+    with its header.
     """
-    if (eps is None) == (mixture_json is None):
-        raise InputError("give the null effect variance either as eps or as a mixture model file, not both or neither.")
+    if sum(x is not None for x in (eps, mixture_json, shrink_method)) != 1:
+        raise InputError("give the gene test's null as one of eps, a mixture model file or the shrinkage method "
+                         "(simulated null), not several or none.")
     if mixture_json is not None:
         if trait_index is None:
             raise InputError("reading eps from a mixture model needs the trait's index in the clustering.")
         eps = null_variance(mixture_json, trait_index)
     table = read_tsv(effects_tsv)
-    missing = [c for c in ("ID", "CHROM", "POS", effect_column) if c not in table.columns]
+    gwas = ["SE", "N"] if shrink_method is not None else []
+    missing = [c for c in ("ID", "CHROM", "POS", effect_column, *gwas) if c not in table.columns]
     if missing:
         raise InputError(f"effects file {effects_tsv} lacks column(s) {missing} (found {list(table.columns)[:12]}): "
                          "check the effect column in the config.")
     effects = table[["ID", "CHROM", "POS"]].assign(beta=pd.to_numeric(table[effect_column], errors="coerce"))
+    if gwas:
+        effects = effects.assign(se=table.SE, n=table.N)
     bad = effects.beta.isna() & table[effect_column].notna()
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
@@ -515,14 +595,16 @@ def gene_enrichment(
         log.warning("effects file %s has no %s value: no gene can be tested; writing an empty table",
                     effects_tsv, effect_column)
         result = pd.DataFrame(columns=RESULT_COLUMNS)
-    elif np.isnan(eps):
+    elif eps is not None and np.isnan(eps):
         log.warning("the mixture model %s has no null variance for trait %d (no non-null effect was clustered): "
                     "no gene can be tested; writing an empty table", mixture_json, trait_index)
         result = pd.DataFrame(columns=RESULT_COLUMNS)
     else:
         genes = read_gene_table(genes_tsv)
-        result = gene_test(effects, genes, LDBlockFiles(ld_npzs), eps=eps, window=window, switch=switch,
-                           genes_source=f"gene table {genes_tsv}")
+        shrinker = None if shrink_method is None else make_shrinker(shrink_method, model_dir=model_dir, top_t=top_t,
+                                                                    seed=shrink_seed)
+        result = gene_test(effects, genes, LDBlockFiles(ld_npzs), eps=eps, shrinker=shrinker, n_draws=n_draws,
+                           seed=seed, window=window, switch=switch, genes_source=f"gene table {genes_tsv}")
     write_tsv(result, out)
     rule_summary(f"{len(result):,} genes tested", f"{(result.q < SUMMARY_Q).sum()} with q < {SUMMARY_Q:g}"
                  + (f", smallest q {result.q.min():.2g}" if len(result) else ""))

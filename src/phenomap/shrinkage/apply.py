@@ -31,13 +31,26 @@ METHODS = ("nn", *baselines.METHODS)
 
 
 def nn_shrink(beta_hat: np.ndarray, se: np.ndarray, r: np.ndarray, n: int, ensemble: Ensemble) -> tuple[np.ndarray, np.ndarray]:
-    """Shrunk per-allele effects of one block and their predictive SDs, each (m,), trait units per allele.
+    """Shrunk per-allele effects of one block and their predictive SDs, trait units per allele.
 
-    LD scores are the plain within-block sums of r² (as in training).
+    beta_hat : (m,) or (R, m) marginal effects (R GWAS of the block, e.g. null draws); se : (m,).
+    Returns two arrays of beta_hat's shape. LD scores are the plain within-block sums of r² (as in
+    training).
     """
-    X = block_features(beta_hat, se, ld_scores(r, n, adjust=False), top_neighbours(r, ensemble.spec.top_t))
-    mean, sd = ensemble.predictive(X)
-    return mean * se, sd * se
+    mean, sd = ensemble.predictive(_features(beta_hat, se, r, n, ensemble))
+    return mean.reshape(np.shape(beta_hat)) * se, sd.reshape(np.shape(beta_hat)) * se
+
+
+def nn_shrink_mean(beta_hat: np.ndarray, se: np.ndarray, r: np.ndarray, n: int, ensemble: Ensemble) -> np.ndarray:
+    """BETA_SHRUNK alone (as :func:`nn_shrink`, without the variance networks' cost): beta_hat's shape."""
+    return ensemble.predict(_features(beta_hat, se, r, n, ensemble)).mean(axis=0).reshape(np.shape(beta_hat)) * se
+
+
+def _features(beta_hat: np.ndarray, se: np.ndarray, r: np.ndarray, n: int, ensemble: Ensemble) -> np.ndarray:
+    """Network inputs (R * m, F) of one block's (m,) or (R, m) marginal effects."""
+    X = block_features(beta_hat, np.broadcast_to(se, np.shape(beta_hat)), ld_scores(r, n, adjust=False),
+                       top_neighbours(r, ensemble.spec.top_t))
+    return X.reshape(-1, X.shape[-1])
 
 
 def shrink_block(
