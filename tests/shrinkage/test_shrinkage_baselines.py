@@ -22,6 +22,7 @@ from phenomap.shrinkage.baselines import (
     shrink_block,
     standardised_effects,
     susie_rss_block,
+    susie_rss_fit,
 )
 
 
@@ -202,6 +203,20 @@ def test_susie_rss_block__equals_pysusie_on_individual_data(rng):
     np.testing.assert_allclose(ours, pip_weighted, atol=1e-6)
 
 
+def test_susie_rss_fit__pips_equal_pysusie_on_individual_data(rng):
+    G = strong_causal_with_tight_neighbours(rng, n=1000)
+    beta = np.zeros(G.shape[1])
+    beta[[5, 20]] = [0.2, -0.3]
+    y, beta_hat, se, _ = simulate(rng, G, beta)
+
+    mean, pip = susie_rss_fit(beta_hat, se, np.corrcoef(G.T), len(G), tol=1e-8, max_iter=1000)
+
+    fit = pysusie.susie(G, y, L=10, estimate_residual_variance=False, tol=1e-8, max_iter=1000)
+    np.testing.assert_allclose(pip, pysusie.susie_get_pip(fit), atol=1e-6)
+    np.testing.assert_allclose(mean, pysusie.coef_susie(fit)[1:], atol=1e-6)
+    assert pip[[18, 19, 20, 21, 22]].sum() > 0.9  # one effect, spread over the causal variant and its LD partners
+
+
 def test_susie_rss_block__non_convergence_is_logged_not_raised(rng, caplog):
     G = strong_causal_with_tight_neighbours(rng, n=500)
     beta = np.zeros(G.shape[1])
@@ -283,7 +298,7 @@ def test_shrink_block__declared_options_are_the_keyword_arguments_of_each_method
         return tuple(name for name, p in parameters if p.kind is p.KEYWORD_ONLY and name != "seed")
 
     assert METHOD_OPTIONS["enet"] == keywords(enet_sumstats)
-    assert METHOD_OPTIONS["susie"] == keywords(susie_rss_block)
+    assert METHOD_OPTIONS["susie"] == keywords(susie_rss_fit)
     assert set(METHOD_OPTIONS) == set(METHODS)
 
 

@@ -372,7 +372,12 @@ def _pseudo_validation_scores(path: np.ndarray, R: np.ndarray, r_valid: np.ndarr
 # --------------------------------------------------------------------------- SuSiE-RSS
 
 
-def susie_rss_block(
+def susie_rss_block(beta_hat, se, R, n, **options) -> np.ndarray:
+    """SuSiE-RSS posterior mean effects, per-allele scale: (m,) float64; see :func:`susie_rss_fit`."""
+    return susie_rss_fit(beta_hat, se, R, n, **options)[0]
+
+
+def susie_rss_fit(
     beta_hat,
     se,
     R,
@@ -382,8 +387,8 @@ def susie_rss_block(
     estimate_residual_variance: bool = False,
     max_iter: int = 100,
     tol: float = 1e-3,
-) -> np.ndarray:
-    """SuSiE-RSS posterior mean effects, per-allele scale.
+) -> tuple[np.ndarray, np.ndarray]:
+    """SuSiE-RSS posterior mean effects (per-allele scale) and posterior inclusion probabilities.
 
     Runs ``pysusie.susie_rss`` on the z-scores, the repaired LD (module docstring) and n, with
     ``min(L, m)`` single effects; pysusie then fits on the standardised scale, whose posterior
@@ -394,7 +399,7 @@ def susie_rss_block(
 
     Returns
     -------
-    (m,) float64 posterior mean per-allele effects.
+    (m,) float64 posterior mean per-allele effects and (m,) float64 PIPs.
     """
     beta_hat, se, R = check_block(beta_hat, se, R, n)
     if L < 1:
@@ -420,7 +425,7 @@ def susie_rss_block(
             ) from error
     for warning in caught:
         log.warning("pysusie on a block of %d variants: %s", len(R), warning.message)
-    return scale * pysusie.susie_get_posterior_mean(fit)
+    return scale * pysusie.susie_get_posterior_mean(fit), np.asarray(pysusie.susie_get_pip(fit), dtype=np.float64)
 
 
 # --------------------------------------------------------------------------- empirical Bayes
@@ -483,7 +488,7 @@ def _normal_logpdf(x, variance):
 def shrink_block(method: str, beta_hat, se, R, n, *, seed: int = 0, **options) -> np.ndarray:
     """Shrunk per-allele effects (m,) of one block by a baseline ``method`` in METHODS.
 
-    ``options`` go to the method's function (``enet_sumstats``, ``susie_rss_block``); ``seed``
+    ``options`` go to the method's function (``enet_sumstats``, ``susie_rss_fit``); ``seed``
     is used by ``enet`` only. ``none`` returns ``beta_hat``, ``zero`` zeros, ``eb`` the
     point-normal posterior mean fitted on this block's variants alone.
     """
@@ -499,7 +504,7 @@ def shrink_block(method: str, beta_hat, se, R, n, *, seed: int = 0, **options) -
     if method == "enet":
         return enet_sumstats(beta_hat, se, R, n, seed=seed, **options).beta
     if method == "susie":
-        return susie_rss_block(beta_hat, se, R, n, **options)
+        return susie_rss_fit(beta_hat, se, R, n, **options)[0]
     if method == "eb":
         return eb_point_normal(beta_hat, se).beta
     if method == "none":
