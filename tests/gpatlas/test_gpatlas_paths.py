@@ -1,4 +1,4 @@
-"""The improved model's paths: ridge and pairwise lasso as paths, the choice by validation, pair interactions."""
+"""The improved model's paths: ridge and pairwise lasso as paths, the choice by inner CV, pair interactions."""
 
 from __future__ import annotations
 
