@@ -188,11 +188,12 @@ def evaluate_variant(name, data, is_test, settings, seed, device, causal, intera
     return rows, model
 
 
-def benchmark(label, data, causal, interacting, planted, *, epochs, seed, device, lasso_folds, variants):
+def benchmark(label, data, causal, interacting, planted, *, epochs, seed, device, lasso_folds, path_folds, variants):
     """One data set: each variant, the baselines, the ANOVA; medians and per-trait held-out R^2.
     ``causal``/``interacting`` (m,) bool and ``planted`` (q, 2) pairs: the truth, None for real data."""
     is_test = split_samples(len(data.samples), 0.2, seed=seed)
-    common = dict(pheno_epochs=epochs, geno_epochs=epochs, lasso_folds=lasso_folds, latent=min(32, 4 * len(data.traits)))
+    common = dict(pheno_epochs=epochs, geno_epochs=epochs, lasso_folds=lasso_folds, path_folds=path_folds,
+                  latent=min(32, 4 * len(data.traits)))
     rows = []
     for variant in variants:
         settings = Settings(variant=variant, **common)
@@ -412,6 +413,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--device", default="cpu", help="auto | cpu | cuda")
     parser.add_argument("--lasso-folds", type=int, default=5)
+    parser.add_argument("--path-folds", type=int, default=5, help="inner CV folds of the improved model's path choice")
     parser.add_argument("--mice-epochs", type=int, default=50, help="epochs of each tier on the mice")
     parser.add_argument("--datasets", default="paper,toy,mice", help="comma-separated: paper, toy, mice")
     parser.add_argument("--variants", default="faithful,improved", help="paper and toy (the mice: improved only)")
@@ -427,7 +429,7 @@ def main() -> None:
         speed_main(args)
         return
     device = pick(args.device)
-    common = dict(seed=args.seed, device=device, lasso_folds=args.lasso_folds)
+    common = dict(seed=args.seed, device=device, lasso_folds=args.lasso_folds, path_folds=args.path_folds)
     variants = tuple(args.variants.split(","))
     for name in args.datasets.split(","):
         if name == "paper":

@@ -7,7 +7,7 @@ GPATLAS = config["gpatlas"]
 GPATLAS_SETTINGS = [
     "variant", "coding", "hidden", "latent", "batch_size", "pheno_epochs", "geno_epochs", "learning_rate",
     "pheno_noise", "geno_noise", "l1", "l2", "decoder_lr", "validation_fraction", "lasso_alphas", "lasso_folds",
-    "paths",
+    "path_folds", "paths",
 ]
 GPATLAS_SEED = config["seed"] + SEED_OFFSETS["gpatlas"]
 GPATLAS_TRAINING = {k: GPATLAS[k] for k in GPATLAS_SETTINGS}

@@ -172,12 +172,13 @@ def observed_groups(z: np.ndarray) -> list[tuple[np.ndarray, list[int]]]:
     return list(groups.values())
 
 
-def ridge_dual(K_train: np.ndarray, Y: np.ndarray,
-               alphas: np.ndarray = RIDGE_ALPHAS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def ridge_dual(K_train: np.ndarray, Y: np.ndarray, alphas: np.ndarray = RIDGE_ALPHAS, *,
+               penalty: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Dual ridge solution of k targets with each target's leave-one-out-optimal penalty.
 
-    ``K_train`` (n, n) linear kernel X X^T, ``Y`` (n, k), ``alphas`` (a,). With X centred on
-    its rows (done here in kernel space), the fit is ``mean + (x - x_bar) @ X_c^T @ dual``.
+    ``K_train`` (n, n) linear kernel X X^T, ``Y`` (n, k), ``alphas`` (a,); ``penalty`` (k,), if
+    given, fixes each target's penalty instead. With X centred on its rows (done here in kernel
+    space), the fit is ``mean + (x - x_bar) @ X_c^T @ dual``.
     Returns dual (n, k), mean (k,) of Y, chosen penalty (k,).
     """
     alphas = np.asarray(alphas, dtype=np.float64)
@@ -188,6 +189,9 @@ def ridge_dual(K_train: np.ndarray, Y: np.ndarray,
     s = np.clip(s, 0, None)
     mean = Y.mean(axis=0)
     UY, U2 = U.T @ (Y - mean), U**2
+    if penalty is not None:
+        penalty = np.asarray(penalty, dtype=np.float64)
+        return U @ (UY / (s[:, None] + penalty[None, :])), mean, penalty
     loo = np.empty((len(alphas), Y.shape[1]))
     for a, alpha in enumerate(alphas):
         # residual and 1 - leverage written without cancellation: (I - H) = U diag(alpha / (s + alpha)) U^T,
@@ -287,19 +291,21 @@ def ridge_baseline(states: np.ndarray, n_states: int, coding: str, z: np.ndarray
 
 
 def ridge_path(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, *, mean: np.ndarray,
-               alphas: np.ndarray = RIDGE_ALPHAS, block: int = 4096) -> LinearPath:
+               alphas: np.ndarray = RIDGE_ALPHAS, penalty: np.ndarray | None = None, block: int = 4096) -> LinearPath:
     """Per-trait ridge (leave-one-out penalty) of standardised traits as a :class:`LinearPath` on all F features.
 
     ``states`` (n, m) the samples to fit on, ``z`` (n, T) NaN = missing, ``mean`` (F,) their
     feature means (the path's centre; float32 of it imputes missing dosages). The same fit as
     :func:`ridge_baseline` (primal coefficients ``X_c^T dual``, built ``block`` features at a time).
+    ``penalty`` (T,), if given, fixes each trait's penalty (no leave-one-out choice).
     """
     mean32 = mean.astype(np.float32)
     K = ridge_kernel(states, n_states, coding, np.arange(len(states)), mean=mean32)
     fits: list[LinearFit | None] = [None] * z.shape[1]
     for observed, group in observed_groups(z):
         rows = np.flatnonzero(observed)
-        dual, y_mean, chosen = ridge_dual(K[np.ix_(rows, rows)], z[rows][:, group])
+        dual, y_mean, chosen = ridge_dual(K[np.ix_(rows, rows)], z[rows][:, group],
+                                          penalty=None if penalty is None else penalty[group])
         coef, centre = np.zeros((len(mean), len(group))), np.empty(len(mean))
         for start in range(0, len(mean), block):
             cols = np.arange(start, min(start + block, len(mean)))
@@ -343,6 +349,23 @@ def lasso_path(X: np.ndarray, y: np.ndarray, alphas: np.ndarray, *, tol: float =
             keep |= violators
         previous = alpha
         yield w.copy()
+
+
+def lasso_at(Xc: np.ndarray, yc: np.ndarray, alpha: float, *, steps: int = 10) -> np.ndarray:
+    """Lasso coefficients (p,) of centred yc (n,) on centred Xc (n, p) at the fixed penalty ``alpha``,
+    followed down from the smallest all-zero penalty in ``steps`` log steps (warm starts)."""
+    yc = yc.astype(Xc.dtype)
+    top = np.abs(Xc.T @ yc).max(initial=0) / len(yc)
+    if not 0 < alpha < top:  # the intercept alone
+        return np.zeros(Xc.shape[1], dtype=Xc.dtype)
+    *_, coef = lasso_path(Xc, yc, top * np.logspace(0, np.log10(alpha / top), steps))
+    return coef
+
+
+def centred_lasso(X: np.ndarray, y: np.ndarray, alpha: float) -> LinearFit:
+    """Lasso of y (n,) on X (n, p) at the fixed penalty ``alpha`` (:func:`lasso_at`), centred on these samples."""
+    centre = X.mean(axis=0)
+    return LinearFit(lasso_at(X - centre, y - y.mean(), alpha), float(y.mean()), centre, float(alpha))
 
 
 class FoldDesign:
@@ -410,7 +433,8 @@ def lasso_cv(X: np.ndarray, y: np.ndarray, *, n_alphas: int = 20, ratio: float =
 
 
 def fit_lasso_path(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, *, mean: np.ndarray,
-                   n_alphas: int = 20, folds: int = 5, seed: int = 0, traits=None) -> LinearPath:
+                   n_alphas: int = 20, folds: int = 5, seed: int = 0, traits=None,
+                   alphas: np.ndarray | None = None) -> LinearPath:
     """Per-trait CV lasso of standardised traits on the linear-model features, in network coordinates.
 
     Parameters
@@ -428,6 +452,8 @@ def fit_lasso_path(states: np.ndarray, n_states: int, coding: str, z: np.ndarray
         As :func:`lasso_cv`.
     traits : sequence of str, optional
         Names for the log.
+    alphas : (T,), optional
+        Fixed penalties (no cross-validation).
 
     Returns
     -------
@@ -443,9 +469,16 @@ def fit_lasso_path(states: np.ndarray, n_states: int, coding: str, z: np.ndarray
     groups = observed_groups(z)
     progress = tqdm(total=z.shape[1], desc="lasso path", mininterval=5)
     for observed, group in groups:
-        design = FoldDesign(x if observed.all() else x[observed], folds=folds, seed=seed)
+        xo = x if observed.all() else x[observed]
+        if alphas is None:
+            design = FoldDesign(xo, folds=folds, seed=seed)
+        else:
+            centre = xo.mean(axis=0)
+            xo = xo - centre
         for t in group:
-            fits[t] = design.lasso(z[observed, t], n_alphas=n_alphas)
+            y = z[observed, t]
+            fits[t] = (design.lasso(y, n_alphas=n_alphas) if alphas is None else
+                       LinearFit(lasso_at(xo, y - y.mean(), alphas[t]), float(y.mean()), centre, float(alphas[t])))
             log.info("lasso %s: penalty %.3g, %d non-zero coefficients", traits[t] if traits else t,
                      fits[t].alpha, int((fits[t].coef != 0).sum()))
             progress.update()
@@ -523,13 +556,15 @@ def product_columns(n_loci: int, block: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def pairwise_path(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, main: LinearPath, *,
-                  max_loci: int = 40, n_alphas: int = 20, folds: int = 5, seed: int = 0, traits=None) -> LinearPath:
+                  max_loci: int = 40, n_alphas: int = 20, folds: int = 5, seed: int = 0, traits=None,
+                  alphas: np.ndarray | None = None) -> LinearPath:
     """Per-trait pairwise lasso (:func:`pairwise_lasso`) of standardised traits as a :class:`LinearPath`.
 
     ``states`` (n, m) the samples to fit on, ``z`` (n, T) NaN = missing, ``main`` the lasso already
     fitted on them (it picks each trait's loci; its ``centre`` (F,) is the path's, and imputes
     missing dosages). Only the selected loci's features are built (the network's full one-hot
-    blocks); the non-zero products become the path's pair terms.
+    blocks); the non-zero products become the path's pair terms. ``alphas`` (T,), if given, fixes the
+    second lasso's penalties (no cross-validation).
     """
     block = n_states if coding == "onehot" else 1
     mean32 = main.centre.astype(np.float32)
@@ -541,7 +576,8 @@ def pairwise_path(states: np.ndarray, n_states: int, coding: str, z: np.ndarray,
         loci = pairwise_loci(main.coef[t], block, max_loci)
         cols = (loci[:, None] * block + np.arange(block)).ravel()
         X = pairwise_features(feature_matrix(states[obs], n_states, coding, cols, mean32), np.arange(len(loci)), block)
-        fit = lasso_cv(X, z[obs, t], n_alphas=n_alphas, folds=folds, seed=seed)
+        fit = (lasso_cv(X, z[obs, t], n_alphas=n_alphas, folds=folds, seed=seed) if alphas is None else
+               centred_lasso(X, z[obs, t], alphas[t]))
         k = len(cols)
         coef[t, cols], alpha[t] = fit.coef[:k], fit.alpha
         intercept[t] = fit.intercept - (fit.centre[:k] - main.centre[cols]) @ fit.coef[:k]
@@ -574,21 +610,42 @@ def pairwise_baseline(states: np.ndarray, n_states: int, coding: str, z: np.ndar
 
 
 def fit_paths(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, *, mean: np.ndarray, kinds=PATHS,
-              n_alphas: int = 20, folds: int = 5, seed: int = 0, traits=None) -> dict[str, LinearPath]:
+              n_alphas: int = 20, folds: int = 5, seed: int = 0, traits=None,
+              penalties: dict[str, np.ndarray] | None = None) -> dict[str, LinearPath]:
     """The paths ``kinds`` (subset of :data:`PATHS`) of standardised traits ``z`` (n, T) on the samples
     ``states`` (n, m), each centred on ``mean`` (F,), their feature means; in :data:`PATHS` order.
-    The pairwise lasso's loci come from the lasso, fitted once for both."""
+    The pairwise lasso's loci come from the lasso, fitted once for both. ``penalties`` maps a kind
+    to its (T,) fixed penalties (e.g. the ``alpha`` of a path fitted before); kinds without one
+    choose theirs (ridge: leave-one-out, lasso and pairwise: K-fold CV)."""
+    fixed = penalties or {}
     out = {}
     if "ridge" in kinds:
-        out["ridge"] = ridge_path(states, n_states, coding, z, mean=mean)
+        out["ridge"] = ridge_path(states, n_states, coding, z, mean=mean, penalty=fixed.get("ridge"))
     if "lasso" in kinds or "pairwise" in kinds:
         lasso = fit_lasso_path(states, n_states, coding, z, mean=mean, n_alphas=n_alphas, folds=folds, seed=seed,
-                               traits=traits)
+                               traits=traits, alphas=fixed.get("lasso"))
         if "lasso" in kinds:
             out["lasso"] = lasso
         if "pairwise" in kinds:
             out["pairwise"] = pairwise_path(states, n_states, coding, z, lasso, max_loci=PAIRWISE_MAX_LOCI,
-                                            n_alphas=n_alphas, folds=folds, seed=seed, traits=traits)
+                                            n_alphas=n_alphas, folds=folds, seed=seed, traits=traits,
+                                            alphas=fixed.get("pairwise"))
+    return out
+
+
+def out_of_fold(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, paths: dict[str, LinearPath], *,
+                mean: np.ndarray, folds: int = 5, seed: int = 0) -> dict[str, np.ndarray]:
+    """K-fold out-of-fold predictions (n, T) of each path kind of ``paths``, fitted on ``states`` (n, m)
+    and ``z`` (n, T, NaN = missing): every sample is predicted once, by the kind refitted on the other
+    folds (``KFold(folds, shuffle=True, random_state=seed)``) at the penalties of ``paths`` (each
+    trait's ``alpha``), so each fold refits the coefficients and the pairwise lasso's loci but not the
+    penalties. ``mean`` (F,): the paths' centre (float32 of it imputes missing dosages)."""
+    penalties = {kind: path.alpha for kind, path in paths.items()}
+    out = {kind: np.full(z.shape, np.nan) for kind in paths}
+    for fit, held in KFold(folds, shuffle=True, random_state=seed).split(states):
+        refit = fit_paths(states[fit], n_states, coding, z[fit], mean=mean, kinds=tuple(paths), penalties=penalties)
+        for kind, path in refit.items():
+            out[kind][held] = path.predict_states(states[held], n_states, coding, mean.astype(np.float32))
     return out
 
 

@@ -17,23 +17,24 @@ Variants (:data:`VARIANTS`):
   vector of column sums of the first-layer weights (one sum per input feature, over the
   hidden units). Note that this penalty only pulls each column's sum to zero, so it does not
   switch loci off.
-- ``improved``: centred features and a fixed path chosen first, then a gated network. A
-  share ``validation_fraction`` of the training samples is held in for validation (the
+- ``improved``: centred features and a fixed path chosen first, then a gated network (the
   test split is never used). Per trait, every candidate path of ``paths`` (ridge with the
   leave-one-out penalty; lasso with the K-fold-CV penalty; pairwise lasso: a second lasso on
   the lasso's loci and all their pairwise products, see :mod:`phenomap.gpatlas.baselines`) is
-  fitted on the other training samples and chosen by its validation MSE (a richer path only
-  where it is clearly lower, by :data:`PATH_MIN_Z` standard errors). The network path (genotype encoder into the tier-1 decoder,
-  fine-tuned at ``decoder_lr``) reads only the loci that path uses, is scaled by a per-trait
-  gate that starts at 0, and is fitted to what the chosen path leaves over on the same
-  samples. The epoch with the lowest validation loss is kept, epoch 0 (the path alone)
-  included, and only where the network clearly helps the validation samples: its paired
-  per-sample gain must pass a one-sided z test at level :data:`NETWORK_ALPHA`, Bonferroni-
-  corrected for the epochs looked at (z > 3.0 for 20 epochs, 3.9 for 250), as the best of
-  many noisy epochs otherwise passes by chance. Without the
-  network, the chosen paths are refitted on all training samples, so the model is then
-  exactly the chosen ridge / lasso / pairwise lasso of each trait; with it, model and path
-  keep the fit without the validation samples.
+  fitted on all training samples, and chosen by its ``path_folds``-fold inner cross-validation
+  MSE over the training samples, each refit at the full fit's penalties (a richer path only
+  where it is clearly lower, by :data:`PATH_MIN_Z` standard errors). A share
+  ``validation_fraction`` of the training samples is then held in for the network: the chosen
+  paths are refitted without them (same penalties), and the network path (genotype encoder
+  into the tier-1 decoder, fine-tuned at ``decoder_lr``) reads only the loci those paths use,
+  is scaled by a per-trait gate that starts at 0, and is fitted to what the paths leave over
+  on the same samples. The epoch with the lowest validation loss is kept, epoch 0 (the path
+  alone) included, and only where the network clearly helps the validation samples: its
+  paired per-sample gain must pass a one-sided z test at level :data:`NETWORK_ALPHA`,
+  Bonferroni-corrected for the epochs looked at (z > 3.0 for 20 epochs, 3.9 for 250), as the
+  best of many noisy epochs otherwise passes by chance. Without the network, the model is
+  exactly the chosen ridge / lasso / pairwise lasso of each trait fitted on all training
+  samples; with it, model and path keep the fit without the validation samples.
 
 Everything random is drawn from generators seeded by ``seed``: the same settings and seed
 give the same model on CPU.
@@ -53,7 +54,7 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from phenomap.errors import InputError
-from phenomap.gpatlas.baselines import PATHS, LinearPath, fit_paths, mixed_path
+from phenomap.gpatlas.baselines import PATHS, LinearPath, fit_paths, mixed_path, out_of_fold
 from phenomap.gpatlas.data import CODINGS, AtlasData, PhenotypeScaler, encode, feature_means
 from phenomap.gpatlas.model import Architecture, AtlasModel, GenotypeNet, PhenoAutoencoder
 
@@ -64,7 +65,7 @@ BETAS = (0.5, 0.999)
 #: alone with this one-sided significance, Bonferroni-corrected for the number of epochs
 NETWORK_ALPHA = 0.025
 #: improved variant: a richer path (lasso over ridge, pairwise over both) is chosen only if it lowers
-#: the validation error of the best simpler one by this many standard errors of the paired difference
+#: the cross-validation error of the best simpler one by this many standard errors of the paired difference
 PATH_MIN_Z = 1.0
 
 
@@ -72,7 +73,7 @@ PATH_MIN_Z = 1.0
 class Variant:
     """Design choices that distinguish the published model from the improved one."""
 
-    linear: bool  # paths chosen on validation, encoder on the loci they use, gate, early stopping
+    linear: bool  # paths chosen by inner CV, encoder on the loci they use, gate, early stopping
     centre: bool
     published_penalty: bool
     finetune_decoder: bool
@@ -107,6 +108,7 @@ class Settings:
     validation_fraction: float = 0.15
     lasso_alphas: int = 20
     lasso_folds: int = 5
+    path_folds: int = 5
     paths: tuple[str, ...] = PATHS
 
     def __post_init__(self):
@@ -118,9 +120,11 @@ class Settings:
         unknown = [p for p in self.paths if p not in PATHS]
         if unknown or not self.paths:
             raise InputError(f"gpatlas.paths: {list(self.paths)} must be a non-empty subset of {list(PATHS)}.")
-        if self.design.linear and len(self.paths) > 1 and not 0 < self.validation_fraction < 1:
-            raise InputError(f"gpatlas.validation_fraction = {self.validation_fraction}: choosing among the paths "
-                             f"{list(self.paths)} needs validation samples; set it in (0, 1) or give one path.")
+        if not 0 <= self.validation_fraction < 1:
+            raise InputError(f"gpatlas.validation_fraction = {self.validation_fraction}: set it in [0, 1).")
+        if self.design.linear and len(self.paths) > 1 and self.path_folds < 2:
+            raise InputError(f"gpatlas.path_folds = {self.path_folds}: choosing among the paths {list(self.paths)} "
+                             "needs at least 2 folds; raise it or give one path.")
 
     @property
     def design(self) -> Variant:
@@ -222,39 +226,46 @@ def selected_features(path: LinearPath, per_locus: int) -> np.ndarray:
     return (np.flatnonzero(used)[:, None] * per_locus + np.arange(per_locus)).ravel()
 
 
-def choose_paths(model: AtlasModel, data: AtlasData, fit_rows: np.ndarray, valid_rows: np.ndarray,
-                 settings: Settings, *, mean: np.ndarray, seed: int) -> tuple[LinearPath, tuple[str, ...]]:
-    """Fit the candidate paths on ``fit_rows`` and choose one per trait by its MSE on ``valid_rows``.
+def richer_choice(sq: np.ndarray, min_z: float = PATH_MIN_Z) -> np.ndarray:
+    """Per trait, the index of the chosen path from squared errors ``sq`` (K paths, n samples, T), NaN =
+    not observed; paths simplest first. A richer path replaces the current choice only if its mean
+    paired gain exceeds ``min_z`` standard errors of it. Returns (T,) int."""
+    chosen = np.zeros(sq.shape[2], dtype=int)
+    for t in range(sq.shape[2]):
+        seen = ~np.isnan(sq[0, :, t])
+        for k in range(1, len(sq)):
+            gain = sq[chosen[t], seen, t] - sq[k, seen, t]
+            if gain.mean() > min_z * gain.std() / np.sqrt(max(1, seen.sum())):
+                chosen[t] = k
+    return chosen
 
-    Candidates are taken simplest first (ridge, lasso, pairwise); a richer one replaces the
-    current choice only if it lowers the validation MSE by :data:`PATH_MIN_Z` standard errors
-    of the paired per-sample difference (without validation rows: the first of ``settings.paths``).
 
-    Returns the mixed path (centred on ``mean`` (F,)) and the (T,) chosen kinds.
+def choose_paths(model: AtlasModel, data: AtlasData, train_rows: np.ndarray, settings: Settings, *,
+                 mean: np.ndarray, seed: int) -> tuple[dict[str, LinearPath], tuple[str, ...]]:
+    """Fit the candidate paths on ``train_rows`` and choose one per trait by inner cross-validation.
+
+    Each candidate's out-of-fold predictions (:func:`~phenomap.gpatlas.baselines.out_of_fold`,
+    ``settings.path_folds`` folds, at the penalties of its fit on all ``train_rows``) give every
+    training sample's squared error; :func:`richer_choice` picks the path. With one candidate, it.
+
+    Returns the fitted paths (centred on ``mean`` (F,)) by kind and the (T,) chosen kinds.
     """
     arch = model.architecture
-    z = model.scaler.transform(data.phenotypes)
-    paths = fit_paths(data.states[fit_rows], data.n_states, arch.coding, z[fit_rows], mean=mean, kinds=settings.paths,
+    z = model.scaler.transform(data.phenotypes[train_rows])
+    states = data.states[train_rows]
+    paths = fit_paths(states, data.n_states, arch.coding, z, mean=mean, kinds=settings.paths,
                       n_alphas=settings.lasso_alphas, folds=settings.lasso_folds, seed=seed, traits=model.traits)
     kinds = list(paths)
-    chosen = [0] * len(model.traits)
-    errors = np.zeros((len(kinds), len(model.traits)))
-    if len(valid_rows):
-        y = z[valid_rows]
-        sq = np.stack([(path.predict_states(data.states[valid_rows], data.n_states, arch.coding,
-                                            mean.astype(np.float32)) - y) ** 2 for path in paths.values()])
-        errors = np.nanmean(sq, axis=1)
-        for t in range(len(model.traits)):
-            seen = ~np.isnan(y[:, t])
-            for k in range(1, len(kinds)):  # a richer path must beat the best simpler one clearly
-                gain = sq[chosen[t], seen, t] - sq[k, seen, t]
-                if gain.mean() > PATH_MIN_Z * gain.std() / np.sqrt(max(1, seen.sum())):
-                    chosen[t] = k
-    chosen = tuple(kinds[k] for k in chosen)
+    if len(kinds) == 1:
+        return paths, (kinds[0],) * len(model.traits)
+    oof = out_of_fold(states, data.n_states, arch.coding, z, paths, mean=mean, folds=settings.path_folds, seed=seed)
+    sq = np.stack([(oof[kind] - z) ** 2 for kind in kinds])
+    chosen = tuple(kinds[k] for k in richer_choice(sq))
+    errors = np.nanmean(sq, axis=1)
     for t, name in enumerate(model.traits):
-        log.info("path of %s: %s (validation MSE %s)", name, chosen[t],
+        log.info("path of %s: %s (%d-fold CV MSE %s)", name, chosen[t], settings.path_folds,
                  ", ".join(f"{kind} {errors[k, t]:.4f}" for k, kind in enumerate(kinds)))
-    return mixed_path(paths, chosen), chosen
+    return paths, chosen
 
 
 def build_geno_net(model: AtlasModel, path: LinearPath | None, *, mean: np.ndarray) -> GenotypeNet:
@@ -297,9 +308,15 @@ def train_geno_tier(model: AtlasModel, data: AtlasData, is_test: np.ndarray, set
     fit_rows = np.setdiff1d(train_rows, valid_rows)
 
     mean = feature_means(data.states[train_rows], data.n_states, model.architecture.coding)
-    path, chosen = None, ()
+    path, full_path, chosen = None, None, ()
     if design.linear:
-        path, chosen = choose_paths(model, data, fit_rows, valid_rows, settings, mean=mean, seed=seed)
+        paths, chosen = choose_paths(model, data, train_rows, settings, mean=mean, seed=seed)
+        full_path = path = mixed_path(paths, chosen)
+        if len(valid_rows):  # the network's paths leave out its validation samples (same penalties)
+            fit_z = model.scaler.transform(data.phenotypes[fit_rows])
+            path = mixed_path(fit_paths(data.states[fit_rows], data.n_states, model.architecture.coding, fit_z,
+                                        mean=mean, kinds=tuple(k for k in paths if k in chosen),
+                                        penalties={kind: p.alpha for kind, p in paths.items()}), chosen)
     net = build_geno_net(model, path, mean=mean).to(device)
     finetune = design.finetune_decoder and settings.decoder_lr > 0
     net.decoder.requires_grad_(finetune)
@@ -367,12 +384,8 @@ def train_geno_tier(model: AtlasModel, data: AtlasData, is_test: np.ndarray, set
         _, kept, state = best
         net.load_state_dict(state)
         log.info("tier 2: kept epoch %d (0 = the path alone), validation MSE %.4f", kept, best[0])
-        if kept == 0:  # the path alone: refit the chosen paths on every training sample
-            z = model.scaler.transform(data.phenotypes[train_rows])
-            refit = fit_paths(data.states[train_rows], data.n_states, model.architecture.coding, z, mean=mean,
-                              kinds=set(chosen), n_alphas=settings.lasso_alphas, folds=settings.lasso_folds,
-                              seed=seed, traits=model.traits)
-            net.set_path(mixed_path(refit, chosen))
+        if kept == 0 and full_path is not None:  # the path alone: the chosen paths fitted on every training sample
+            net.set_path(full_path)
     net.eval()
     model.geno = net
     model.paths = chosen
