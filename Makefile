@@ -25,7 +25,7 @@ report: $(STAMP)
 	$(BIN)/snakemake --profile profiles/local --report results/report.html
 
 dry-run: $(STAMP)
-	$(BIN)/snakemake --profile profiles/local --cores $(CORES) --dry-run
+	$(BIN)/snakemake --profile profiles/local --cores $(CORES) --dry-run --quiet rules
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
