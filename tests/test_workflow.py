@@ -171,9 +171,13 @@ def test_gene_tests_rank_the_planted_genes_first(run_dir):
     for trait in ("trait1", "trait2", "trait3"):
         tests = read(res / f"genes/enrichment/{trait}.tsv").sort_values("p", kind="stable")
         causal = set(truth.symbol[truth.trait == trait])
-        assert tests.gene.iloc[0] in causal, trait
+        # every planted gene of the trait is significant and ranks above every other gene
+        assert set(tests.gene.iloc[: len(causal)]) == causal, (trait, list(tests.gene.iloc[: len(causal)]))
         significant = set(tests.gene[tests.q < 0.05])
-        assert significant and len(significant - causal) <= 1, (trait, significant - causal)
+        assert causal <= significant, (trait, causal - significant)
+        # The simulated null assumes an uninflated GWAS; this related, structured cohort's linear GWAS has
+        # lambda_GC 1.55-1.92, and each trait gets one or two false positives at p 0.003-0.008 (docs/benchmarks.md).
+        assert len(significant - causal) <= 2, (trait, significant - causal)
         if trait != "trait3":  # the planted shared genes are among the trait's top hits
             top = set(tests.gene.iloc[: len(causal) + 2])
             assert shared <= top, (trait, shared - top)
