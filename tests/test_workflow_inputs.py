@@ -172,7 +172,10 @@ def test_an_interrupted_local_run_ends_its_jobs_and_resumes(cohort, tmp_path):
 
     def start_and_wait_for_training() -> subprocess.Popen:
         log.unlink(missing_ok=True)
-        proc = snakemake(tmp_path, config, target, profile="local", start_new_session=True)
+        # a terminal's Ctrl-C: SIGINT handled by default even when pytest runs in the background (`cmd &`
+        # starts with SIGINT ignored, which its children would inherit)
+        proc = snakemake(tmp_path, config, target, profile="local", start_new_session=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.time() + 300
         while not log.exists() and time.time() < deadline and proc.poll() is None:
             time.sleep(0.2)
