@@ -41,6 +41,8 @@ bench: $(STAMP)  # a few hours on 2 cores; each script also runs alone
 	$(BIN)/python bench/shrinkage_coverage.py
 	$(BIN)/python bench/clustering.py
 	$(BIN)/python bench/genes.py
+	$(BIN)/python bench/genes_null.py
+	$(BIN)/python bench/ld_matrices.py
 	$(BIN)/python bench/gpatlas.py
 
 # Snakemake's linter: any lint fails the target (every rule names its conda env, envs/phenomap.yaml).
