@@ -1,4 +1,5 @@
-"""Simulated null of the gene test on shrunk effects: calibration, power, brute force, batching, errors."""
+"""Simulated null of the gene test on shrunk effects: calibration, power, brute force, batching, errors; its
+Cauchy combination with the sum z^2 test."""
 
 import numpy as np
 import pandas as pd
@@ -9,6 +10,7 @@ from scipy import stats
 from phenomap.errors import InputError
 from phenomap.genes.enrichment import gene_enrichment, gene_test
 from phenomap.genes.null import simulated_pvalues
+from phenomap.gwas.summary import ldsc_intercept
 from phenomap.shrinkage.apply import nn_shrink, nn_shrink_mean
 from phenomap.shrinkage.features import feature_names
 from phenomap.shrinkage.model import Ensemble, EnsembleSpec, build_network
@@ -186,3 +188,114 @@ def test_gene_test__simulated_null_rejects_bad_settings(rng, change, message):
     options = {"shrinker": soft_threshold, "n_draws": 100} | {k: v for k, v in change.items() if k in ("eps", "n_draws")}
     with pytest.raises(InputError, match=message):
         gene_test(effects, genes, {"b": (ids, r)}, **options)
+
+
+def z_effects(ids, se, beta_hat):
+    return pd.DataFrame({"ID": ids, "CHROM": "1", "POS": 100 * (np.arange(len(ids)) + 1),
+                         "beta": soft_threshold(beta_hat[None], se, None, 400)[0], "se": se, "n": 400,
+                         "z": beta_hat / se})
+
+
+def test_gene_test__combined_z_part_matches_brute_force_and_null_is_uniform(rng):
+    ids, r, se, genes = block(rng)
+    options = dict(shrinker=soft_threshold, n_draws=300, seed=2, combine_z=True)
+    p, p_z = [], []
+    for _ in range(120):
+        result = gene_test(z_effects(ids, se, gwas(rng, r, se)), genes, {"b": (ids, r)}, **options)
+        p += result.p.tolist()
+        p_z += result.p_z.tolist()
+        assert set(result.p_method) <= {"mc", "cauchy"}
+    # p_z of gene A (variants 0-7) at its 0.99 and 0.999 quantiles, against 400k direct draws (numpy only)
+    draws = (rng.multivariate_normal(np.zeros(8), r[:8, :8], size=400_000) ** 2).sum(axis=1)
+    for target in (0.01, 1e-3):
+        z = np.zeros(len(ids))
+        z[:8] = np.sqrt(np.quantile(draws, 1 - target) / 8)
+        a = gene_test(z_effects(ids, se, z * se), genes, {"b": (ids, r)}, **options).set_index("gene").loc["A"]
+        truth = np.mean(draws >= a.stat_z)
+        assert abs(a.p_z - truth) < 4 * np.sqrt(truth / 400_000)
+    for values in (p, p_z):
+        assert stats.kstest(values, "uniform").pvalue > 1e-3
+    lo, hi = stats.binom.ppf([0.0005, 0.9995], len(p), 0.05)
+    assert lo <= np.sum(np.array(p) <= 0.05) <= hi
+
+
+def test_gene_test__combined_keeps_the_power_the_shrunk_test_loses(rng):
+    """Gene B has six weak causal variants (z ~ 1.6 each): the soft threshold removes most of them, sum z^2
+    does not; the combination is within twice the better of the two tests' p-values."""
+    ids, r, se, genes = block(rng)
+    beta = np.zeros(len(ids))
+    beta[8:16:2] = 1.6 * se[8:16:2]
+    wins = 0
+    for _ in range(20):
+        result = gene_test(z_effects(ids, se, gwas(rng, r, se, beta)), genes, {"b": (ids, r)}, shrinker=soft_threshold,
+                           n_draws=300, seed=4, combine_z=True).set_index("gene")
+        best = np.minimum(result.p_effects, result.p_z)
+        assert (result.p <= 2 * best * 1.01).all()
+        wins += result.p["B"] < result.p_effects["B"]
+    assert wins >= 15
+
+
+def test_gene_enrichment__combined_reads_z_from_beta_and_se(tmp_path, rng):
+    ids, r, se, genes = block(rng)
+    beta_hat = gwas(rng, r, se)
+    table = pd.DataFrame({"ID": ids, "CHROM": "1", "POS": 100 * (np.arange(len(ids)) + 1), "BETA": beta_hat,
+                          "SE": se, "N": 400})
+    effects_tsv, genes_tsv = tmp_path / "effects.tsv", tmp_path / "genes.tsv"
+    table.to_csv(effects_tsv, sep="\t", index=False)
+    genes.to_csv(genes_tsv, sep="\t", index=False)
+    np.savez(tmp_path / "b.npz", r=r.astype(np.float32), ids=ids, a1=np.full(len(ids), "A"),
+             a2=np.full(len(ids), "G"), n=400)
+    run = dict(shrink_method="none", n_draws=100, seed=1, combine_z=True)
+    result = gene_enrichment(effects_tsv, "BETA", genes_tsv, [tmp_path / "b.npz"], tmp_path / "out.tsv", **run)
+    direct = gene_test(table.rename(columns={"BETA": "beta", "SE": "se", "N": "n"}).assign(z=beta_hat / se), genes,
+                       {"b": (ids, r.astype(np.float32))}, shrinker=lambda b, *_: b, n_draws=100, seed=1,
+                       combine_z=True)
+    pd.testing.assert_frame_equal(result, direct, check_dtype=False)
+    table.drop(columns="BETA").assign(BETA_SHRUNK=beta_hat).to_csv(effects_tsv, sep="\t", index=False)
+    with pytest.raises(InputError, match=r"lacks column\(s\) \['BETA'\]"):
+        gene_enrichment(effects_tsv, "BETA_SHRUNK", genes_tsv, [tmp_path / "b.npz"], tmp_path / "out.tsv", **run)
+
+
+def test_gene_test__inflated_null_gwas_is_calibrated_by_its_inflation(rng):
+    """Null GWAS with z ~ N(0, 1.5 R): taken as uninflated, genes are called; with inflation 1.5, p is uniform."""
+    ids, r, se, genes = block(rng)
+    p_plain, p_scaled = [], []
+    for _ in range(100):
+        effects = z_effects(ids, se, np.sqrt(1.5) * gwas(rng, r, se))
+        options = dict(shrinker=soft_threshold, n_draws=300, seed=6, combine_z=True)
+        p_plain += gene_test(effects, genes, {"b": (ids, r)}, **options).p.tolist()
+        p_scaled += gene_test(effects, genes, {"b": (ids, r)}, inflation=1.5, **options).p.tolist()
+    assert np.mean(np.array(p_plain) <= 0.05) > 0.1
+    assert stats.kstest(p_scaled, "uniform").pvalue > 1e-3
+    lo, hi = stats.binom.ppf([0.0005, 0.9995], len(p_scaled), 0.05)
+    assert lo <= np.sum(np.array(p_scaled) <= 0.05) <= hi
+    with pytest.raises(InputError, match="inflation factor must be a number >= 1"):
+        gene_test(effects, genes, {"b": (ids, r)}, inflation=0.8, **options)
+
+
+def test_gene_enrichment__null_inflation_is_the_ld_score_intercept(tmp_path, rng, caplog):
+    ids, r, se, genes = block(rng)
+    beta_hat = np.sqrt(1.4) * gwas(rng, r, se)
+    table = pd.DataFrame({"ID": ids, "CHROM": "1", "POS": 100 * (np.arange(len(ids)) + 1), "BETA": beta_hat,
+                          "SE": se, "N": 400})
+    scores = pd.DataFrame({"ID": ids, "ldscore": (r**2).sum(axis=1)})
+    effects_tsv, genes_tsv, scores_tsv = tmp_path / "effects.tsv", tmp_path / "genes.tsv", tmp_path / "ld.tsv"
+    table.to_csv(effects_tsv, sep="\t", index=False)
+    genes.to_csv(genes_tsv, sep="\t", index=False)
+    scores.iloc[::-1].to_csv(scores_tsv, sep="\t", index=False)  # joined by ID, not row order
+    np.savez(tmp_path / "b.npz", r=r.astype(np.float32), ids=ids, a1=np.full(len(ids), "A"),
+             a2=np.full(len(ids), "G"), n=400)
+    run = dict(shrink_method="none", n_draws=100, seed=1, combine_z=True)
+    with caplog.at_level("INFO"):
+        result = gene_enrichment(effects_tsv, "BETA", genes_tsv, [tmp_path / "b.npz"], tmp_path / "out.tsv",
+                                 ldscores_tsv=scores_tsv, **run)
+    expected = max(1.0, ldsc_intercept(beta_hat / se, scores.ldscore, 400)[0])
+    assert f"scaled by {expected:.3f}" in caplog.text
+    direct = gene_test(table.rename(columns={"BETA": "beta", "SE": "se", "N": "n"}).assign(z=beta_hat / se), genes,
+                       {"b": (ids, r.astype(np.float32))}, shrinker=lambda b, *_: b, n_draws=100, seed=1,
+                       combine_z=True, inflation=expected)
+    pd.testing.assert_frame_equal(result, direct, check_dtype=False)
+    scores.iloc[:5].to_csv(scores_tsv, sep="\t", index=False)
+    with pytest.raises(InputError, match="cannot estimate the GWAS's inflation.*only 5 of its variants"):
+        gene_enrichment(effects_tsv, "BETA", genes_tsv, [tmp_path / "b.npz"], tmp_path / "out.tsv",
+                        ldscores_tsv=scores_tsv, **run)

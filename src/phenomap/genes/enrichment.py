@@ -22,6 +22,14 @@ comes one of two ways:
   p-value). Exact for effects that are Gaussian with that covariance (e.g. ``beta_hat`` with
   ``eps R_g`` replaced by ``S R_g S``), not for shrunk ones.
 
+With ``combine_z`` the gene's p-value joins that test with the ``sum z^2`` test of the GWAS
+z-scores of its variants, whose null ``z_g ~ N(0, R_g)`` is exact (weights: the eigenvalues of
+``R_g``, as the epsilon null with eps = 1), by the Cauchy combination
+(:mod:`phenomap.genes.combine`); with the simulated null the combination's own null comes from
+the same null GWAS (:func:`phenomap.genes.null.combined_pvalues`). Shrinkage keeps a gene's large effects and drops its weak ones,
+so the shrunk test has less power than ``sum z^2`` for genes of several weak effects (measured in
+docs/benchmarks.md); the combination keeps the power of whichever test is stronger.
+
  Allele orientation does not
 matter: flipping a variant changes the sign of its beta and of its row and column of ``R_g``,
 which leaves ``T_g`` and the eigenvalues unchanged; variants are joined to LD by ID.
@@ -51,8 +59,11 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from phenomap.errors import InputError
-from phenomap.genes.null import MIN_EXCEEDANCES, Shrinker, make_shrinker, null_block_statistics, null_square_root, simulated_pvalues
+from phenomap.genes.combine import cauchy_combination
+from phenomap.genes.null import (MIN_EXCEEDANCES, Shrinker, combined_pvalues, make_shrinker, null_block_statistics,
+                                 null_square_root, simulated_pvalues)
 from phenomap.genes.quadform import DEFAULT_SWITCH, quadform_pvalues
+from phenomap.gwas.summary import ldsc_intercept
 from phenomap.io.plink import chrom_sort_key, normalise_chrom
 from phenomap.io.tables import read_tsv, write_tsv
 from phenomap.ld.blocks import canonical_build
@@ -64,6 +75,8 @@ log = logging.getLogger(__name__)
 
 GENE_COLUMNS = ["gene_id", "symbol", "chrom", "start", "stop"]
 RESULT_COLUMNS = ["gene", "gene_id", "chrom", "start", "stop", "n_snps", "stat", "p", "q", "p_method"]
+#: Extra columns with ``combine_z``: each test's own p-value and the z-score statistic.
+COMBINED_COLUMNS = ["p_effects", "stat_z", "p_z"]
 #: Relative size of a negative eigenvalue of R_g above which the gene is reported as not PSD
 #: (LD stored as float32 has eigenvalue noise ~1e-7 times the gene's size).
 PSD_TOLERANCE = 1e-4
@@ -329,6 +342,8 @@ def gene_test(
     shrinker: Shrinker | None = None,
     n_draws: int = 1000,
     seed: int = 0,
+    combine_z: bool = False,
+    inflation: float = 1.0,
     window: int = 0,
     switch: float = DEFAULT_SWITCH,
     genes_source: str = "the gene table",
@@ -338,8 +353,8 @@ def gene_test(
     Parameters
     ----------
     effects : ``ID CHROM POS beta`` per variant (per-allele effects, e.g. shrunk), plus ``se``
-        and ``n`` (the GWAS's standard error and sample size) for the simulated null; NaN betas
-        are left out (counted in the log).
+        and ``n`` (the GWAS's standard error and sample size) for the simulated null, and ``z``
+        (the GWAS z-score) with ``combine_z``; NaN betas are left out (counted in the log).
     genes : gene table as from :func:`read_gene_table`.
     ld_blocks : block name -> ``(ids (m,), r (m, m))``, e.g. :class:`LDBlockFiles`; read once
         each, in order.
@@ -347,6 +362,9 @@ def gene_test(
     shrinker : the simulated null: the shrinkage that made ``beta`` from the GWAS
         (:mod:`phenomap.genes.null`); give exactly one of ``eps`` and ``shrinker``.
     n_draws, seed : null GWAS per LD block and the seed of their draws (simulated null).
+    combine_z : Cauchy-combine the test of ``beta`` with the ``sum z^2`` test of the z-scores.
+    inflation : null GWAS variance factor ``c >= 1`` of the simulated null and the z test (``z_g ~ N(0, c R_g)``),
+        e.g. the LD-score intercept; the epsilon null does not use it.
     window : flanking bases around each gene, >= 0.
     switch : Liu p-value below which the p-value is recomputed exactly
         (:func:`phenomap.genes.quadform.quadform_pvalues`; epsilon null).
@@ -355,7 +373,11 @@ def gene_test(
     -------
     DataFrame ``gene`` (symbol) ``gene_id chrom start stop n_snps stat p q p_method``, one row
     per tested gene, sorted by p (ties in gene-table order): ``stat`` = T_g, ``q`` = Benjamini-Hochberg, ``p_method`` =
-    liu / imhof / saddlepoint (epsilon null) or mc / mc_tail (simulated null).
+    liu / imhof / saddlepoint (epsilon null) or mc / mc_tail (simulated null). With ``combine_z``
+    also ``p_effects`` (the test of ``beta`` alone), ``stat_z`` (sum z^2) and ``p_z``; ``p`` is then
+    their Cauchy combination: calibrated on the null draws (``p_method`` ``mc``, or ``cauchy`` in the
+    tail beyond them, :func:`~phenomap.genes.null.combined_pvalues`) for the simulated null, the
+    analytic combination (``cauchy``) for the epsilon null.
 
     Raises
     ------
@@ -372,7 +394,9 @@ def gene_test(
         raise InputError(f"the simulated null needs at least {2 * MIN_EXCEEDANCES} draws per block, got {n_draws}.")
     if window < 0:
         raise InputError(f"the gene window must be >= 0 bases, got {window}.")
-    effects = _valid_effects(effects, with_gwas=shrinker is not None)
+    if not (np.isfinite(inflation) and inflation >= 1):
+        raise InputError(f"the null inflation factor must be a number >= 1, got {inflation}.")
+    effects = _valid_effects(effects, with_gwas=shrinker is not None, with_z=combine_z)
     gene, variant = assign_genes(effects, genes, window=window)
     per_gene = np.bincount(gene, minlength=len(genes))
     check_gene_coordinates(genes, effects, per_gene, window=window, genes_source=genes_source,
@@ -380,8 +404,8 @@ def gene_test(
     log.info("%d of %d genes contain no variant (window %d bp); %d gene-variant pairs",
              int(np.sum(per_gene == 0)), len(genes), window, len(gene))
 
-    parts = _gene_nulls(effects, genes, gene, variant, ld_blocks, eps=eps, shrinker=shrinker, n_draws=n_draws,
-                        seed=seed)
+    parts = _gene_nulls(effects, genes, gene, variant, ld_blocks, shrinker=shrinker, n_draws=n_draws, seed=seed,
+                        with_eigenvalues=eps is not None or combine_z, inflation=inflation)
     in_ld = parts.pair_in_ld
     if (~in_ld).any():
         log.warning("%d variants in genes have no LD (in no LD block) and are left out of their genes, e.g. %s",
@@ -392,29 +416,47 @@ def gene_test(
     tested = np.flatnonzero(n_snps >= 2)
     log.info("%d genes tested; %d skipped with a single variant in LD, %d with none",
              len(tested), int(np.sum(n_snps == 1)), int(np.sum((n_snps == 0) & (per_gene > 0))))
+    eigenvalues = [np.concatenate(parts.eigenvalues[g]) for g in tested] if eps is not None or combine_z else []
     if shrinker is None:
-        pvalues = quadform_pvalues(stat[tested], [np.concatenate(parts.eigenvalues[g]) for g in tested], switch=switch)
+        pvalues = quadform_pvalues(stat[tested], [eps * lam for lam in eigenvalues], switch=switch)
         p, p_method = pvalues.p, pvalues.method
     else:
         null = np.stack([parts.null[g] for g in tested]) if len(tested) else np.zeros((0, n_draws))
         p, p_method = simulated_pvalues(stat[tested], null)
+    extra = {}
+    if combine_z and len(tested):
+        z = effects.z.to_numpy()
+        stat_z = np.bincount(gene[in_ld], weights=z[variant[in_ld]] ** 2, minlength=len(genes))[tested]
+        eigenvalues = [inflation * lam for lam in eigenvalues]
+        by_z = quadform_pvalues(stat_z, eigenvalues, switch=switch)
+        extra = {"p_effects": p, "stat_z": stat_z, "p_z": by_z.p}
+        analytic = cauchy_combination(np.vstack([p, by_z.p]))
+        if shrinker is None:
+            p, p_method = analytic, ["cauchy"] * len(tested)
+        else:
+            p, p_method = combined_pvalues(stat[tested], null, stat_z, np.stack([parts.null_z[g] for g in tested]),
+                                           eigenvalues, analytic)
+    elif combine_z:
+        extra = {column: np.zeros(0) for column in COMBINED_COLUMNS}
     out = pd.DataFrame({
         "gene": genes.symbol.to_numpy()[tested], "gene_id": genes.gene_id.to_numpy()[tested],
         "chrom": genes.chrom.to_numpy()[tested], "start": genes.start.to_numpy()[tested],
         "stop": genes.stop.to_numpy()[tested], "n_snps": n_snps[tested], "stat": stat[tested],
         "p": p, "q": stats.false_discovery_control(p, method="bh") if len(tested) else np.zeros(0),
-        "p_method": p_method,
+        "p_method": p_method, **extra,
     })
     log.info("p-values: %s", ", ".join(f"{m} {n}" for m, n in out.p_method.value_counts().items()) or "none")
     return out.sort_values("p", kind="stable", ignore_index=True)  # ties stay in gene-table order
 
 
-def _valid_effects(effects: pd.DataFrame, *, with_gwas: bool = False) -> pd.DataFrame:
-    columns = ["ID", "CHROM", "POS", "beta"] + (["se", "n"] if with_gwas else [])
+def _valid_effects(effects: pd.DataFrame, *, with_gwas: bool = False, with_z: bool = False) -> pd.DataFrame:
+    columns = ["ID", "CHROM", "POS", "beta"] + (["se", "n"] if with_gwas else []) + (["z"] if with_z else [])
     missing = [c for c in columns if c not in effects.columns]
     if missing:
+        why = [why for why, needed in (("the simulated null redraws the GWAS from its SE and N", with_gwas),
+                                       ("the combined test adds the GWAS z-scores", with_z)) if needed]
         raise InputError(f"the effects table lacks column(s) {missing}; it needs {' '.join(columns)}"
-                         + (" (the simulated null redraws the GWAS from its SE and N)." if with_gwas else "."))
+                         + (f" ({'; '.join(why)})." if why else "."))
     effects = effects[columns].copy()
     effects["ID"] = effects.ID.astype(str)
     dup = effects.ID.duplicated()
@@ -436,6 +478,13 @@ def _valid_effects(effects: pd.DataFrame, *, with_gwas: bool = False) -> pd.Data
                 raise InputError(f"variant {effects.ID[bad].iloc[0]} has {what} {effects[col][bad].iloc[0]}: the "
                                  "simulated null needs a positive SE and N for every variant with an effect.")
             effects[col] = values.astype(np.float64)
+    if with_z:
+        z = pd.to_numeric(effects.z, errors="coerce")
+        bad = ~np.isfinite(z)
+        if bad.any():
+            raise InputError(f"variant {effects.ID[bad].iloc[0]} has GWAS z-score {effects.z[bad].iloc[0]}: the "
+                             "combined test needs a finite z (BETA / SE) for every variant with an effect.")
+        effects["z"] = z.astype(np.float64)
     effects["CHROM"] = normalise_chrom(effects.CHROM, source="effects table")
     pos = pd.to_numeric(effects.POS, errors="coerce")
     bad = pos.isna() | (pos != pos.round())
@@ -449,20 +498,23 @@ def _valid_effects(effects: pd.DataFrame, *, with_gwas: bool = False) -> pd.Data
 class _GeneNull:
     """Null of each gene, one piece per LD block it touches, and which (gene, variant) pairs have LD.
 
-    eigenvalues : per gene, the eigenvalues of ``eps R_part`` of each part (epsilon null).
-    null : gene -> (B,) sum over its parts of the parts' null statistics (simulated null).
+    eigenvalues : per gene, the eigenvalues of ``R_part`` of each part (epsilon null, z test), or None.
+    null, null_z : gene -> (B,) sum over its parts of the parts' null statistics, of the effects and of
+        ``sum z^2`` in the same null GWAS (simulated null).
     """
 
-    def __init__(self, n_genes: int, n_pairs: int):
-        self.eigenvalues: list[list[np.ndarray]] = [[] for _ in range(n_genes)]
+    def __init__(self, n_genes: int, n_pairs: int, with_eigenvalues: bool):
+        self.eigenvalues: list[list[np.ndarray] | None] = [[] if with_eigenvalues else None for _ in range(n_genes)]
         self.null: dict[int, np.ndarray] = {}
+        self.null_z: dict[int, np.ndarray] = {}
         self.pair_in_ld = np.zeros(n_pairs, dtype=bool)
 
 
-def _gene_nulls(effects, genes, gene, variant, ld_blocks, *, eps, shrinker, n_draws, seed) -> _GeneNull:
-    """Walk the LD blocks once; per gene part in a block, eigenvalues of ``eps R_part`` (eps given) or its
-    statistic on null GWAS of the block's variants with effects, through ``shrinker``."""
-    result = _GeneNull(len(genes), len(gene))
+def _gene_nulls(effects, genes, gene, variant, ld_blocks, *, shrinker, n_draws, seed, with_eigenvalues,
+                inflation) -> _GeneNull:
+    """Walk the LD blocks once; per gene part in a block, eigenvalues of ``R_part`` (``with_eigenvalues``) and
+    its statistic on null GWAS of the block's variants with effects, through ``shrinker`` (when given)."""
+    result = _GeneNull(len(genes), len(gene), with_eigenvalues)
     by_variant = np.argsort(variant, kind="stable")  # pairs grouped by variant (CSR)
     first_pair = np.searchsorted(variant[by_variant], np.arange(len(effects) + 1))
     id_index = pd.Index(effects.ID)
@@ -488,21 +540,23 @@ def _gene_nulls(effects, genes, gene, variant, ld_blocks, *, eps, shrinker, n_dr
         genes_here, first = np.unique(gene[pairs], return_index=True)
         members = np.split(local[variant[pairs]], first[1:])
         r = r[np.ix_(here, here)].astype(np.float64)
-        if shrinker is None:
+        if with_eigenvalues:
             for g, idx in zip(genes_here, members):
-                lam = np.linalg.eigvalsh(eps * r[np.ix_(idx, idx)])
+                lam = np.linalg.eigvalsh(r[np.ix_(idx, idx)])
                 _check_psd(lam[0] / lam[-1], f"gene {genes.symbol.iloc[g]}: LD matrix of its {len(idx)} variants "
                            f"in block {block}")
                 result.eigenvalues[g].append(np.clip(lam, 0.0, None))
+        if shrinker is None:
             continue
         root, ratio = null_square_root(r)
         _check_psd(ratio, f"block {block}: LD matrix of its {len(here)} variants with effects (simulated null)")
-        null = null_block_statistics(
+        null, null_z = null_block_statistics(
             root, effects.se.to_numpy()[rows], int(np.median(effects.n.to_numpy()[rows])), members, shrinker,
-            n_draws=n_draws, rng=np.random.default_rng(block_seed(seed, block)), r=r,
+            n_draws=n_draws, rng=np.random.default_rng(block_seed(seed, block)), r=r, inflation=inflation,
         )
-        for g, draws in zip(genes_here, null):
+        for g, draws, draws_z in zip(genes_here, null, null_z):
             result.null[g] = result.null[g] + draws if g in result.null else draws
+            result.null_z[g] = result.null_z[g] + draws_z if g in result.null_z else draws_z
     return result
 
 
@@ -535,6 +589,31 @@ def null_variance(mixture_json: str | Path, trait_index: int) -> float:
     return values[trait_index] * scales[trait_index] ** 2
 
 
+def null_inflation(table: pd.DataFrame, ldscores_tsv: str | Path, source: str | Path) -> float:
+    """``max(1, a)`` with ``a`` the LD-score regression intercept of ``table``'s ``BETA / SE``, joined by ID to
+    the LD scores in ``ldscores_tsv`` (:func:`phenomap.gwas.summary.ldsc_intercept`); logged."""
+    scores = read_tsv(ldscores_tsv)
+    if not {"ID", "ldscore"} <= set(scores.columns):
+        raise InputError(f"LD-score table {ldscores_tsv} needs columns ID and ldscore (found {list(scores.columns)}).")
+    joined = table[["ID", "BETA", "SE", "N"]].astype({"ID": str}).merge(
+        scores[["ID", "ldscore"]].astype({"ID": str}), on="ID")
+    z = pd.to_numeric(joined.BETA, errors="coerce") / pd.to_numeric(joined.SE, errors="coerce")
+    try:
+        intercept, slope = ldsc_intercept(z, joined.ldscore, float(np.nanmedian(pd.to_numeric(joined.N, errors="coerce"))))
+    except ValueError as err:
+        raise InputError(f"{source}: cannot estimate the GWAS's inflation ({err}); only {len(joined)} of its "
+                         f"variants have an LD score in {ldscores_tsv}. Set genes.null_inflation: none to skip it.") \
+            from None
+    inflation = max(1.0, intercept)
+    log.info("LD-score regression on %d variants: intercept %.3f, slope %.4f; the gene-test null is scaled by %.3f",
+             len(joined), intercept, slope, inflation)
+    if inflation > 1.1:
+        log.warning("%s: the GWAS is inflated beyond its LD (LD-score intercept %.2f): the gene test's null is widened "
+                    "to match, which costs power; a mixed model (gwas.model: lmm) or better covariates may remove the "
+                    "inflation at its source", source, intercept)
+    return inflation
+
+
 def gene_enrichment(
     effects_tsv: str | Path,
     effect_column: str,
@@ -551,6 +630,8 @@ def gene_enrichment(
     shrink_seed: int = 0,
     n_draws: int = 1000,
     seed: int = 0,
+    combine_z: bool = False,
+    ldscores_tsv: str | Path | None = None,
     window: int = 0,
     switch: float = DEFAULT_SWITCH,
 ) -> pd.DataFrame:
@@ -566,6 +647,10 @@ def gene_enrichment(
     * epsilon: ``eps``, or read from ``mixture_json`` for the trait at ``trait_index``
       (:func:`null_variance`).
 
+    ``combine_z`` joins that test with the ``sum z^2`` test of ``z = BETA / SE`` (:func:`gene_test`).
+    With ``ldscores_tsv`` (``ID ldscore``, e.g. rule ld_scores' table) the simulated null and the
+    z test are scaled by the GWAS's inflation, ``max(1, LD-score regression intercept)`` of the
+    effects file's ``BETA / SE`` (:func:`null_inflation`).
     Writes :func:`gene_test`'s table to ``out`` and returns it; when no gene can be tested (no
     effect values, or a trait the mixture found no non-null effect for) the table is empty,
     with its header.
@@ -578,34 +663,41 @@ def gene_enrichment(
             raise InputError("reading eps from a mixture model needs the trait's index in the clustering.")
         eps = null_variance(mixture_json, trait_index)
     table = read_tsv(effects_tsv)
-    gwas = ["SE", "N"] if shrink_method is not None else []
+    gwas = (["SE", "N"] if shrink_method is not None else []) + (["BETA", "SE"] if combine_z else []) \
+        + (["BETA", "SE", "N"] if ldscores_tsv is not None else [])
+    gwas = list(dict.fromkeys(gwas))
     missing = [c for c in ("ID", "CHROM", "POS", effect_column, *gwas) if c not in table.columns]
     if missing:
         raise InputError(f"effects file {effects_tsv} lacks column(s) {missing} (found {list(table.columns)[:12]}): "
                          "check the effect column in the config.")
     effects = table[["ID", "CHROM", "POS"]].assign(beta=pd.to_numeric(table[effect_column], errors="coerce"))
-    if gwas:
+    if shrink_method is not None:
         effects = effects.assign(se=table.SE, n=table.N)
+    if combine_z:
+        effects = effects.assign(z=pd.to_numeric(table.BETA, errors="coerce") / pd.to_numeric(table.SE, errors="coerce"))
     bad = effects.beta.isna() & table[effect_column].notna()
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(f"effects file {effects_tsv}: column {effect_column} has non-numeric value "
                          f"{table[effect_column].iloc[i]!r} at data row {i + 1} (variant {table.ID.iloc[i]}).")
+    inflation = 1.0 if ldscores_tsv is None else null_inflation(table, ldscores_tsv, effects_tsv)
     if effects.beta.isna().all():
         log.warning("effects file %s has no %s value: no gene can be tested; writing an empty table",
                     effects_tsv, effect_column)
-        result = pd.DataFrame(columns=RESULT_COLUMNS)
+        result = pd.DataFrame(columns=RESULT_COLUMNS + (COMBINED_COLUMNS if combine_z else []))
     elif eps is not None and np.isnan(eps):
         log.warning("the mixture model %s has no null variance for trait %d (no non-null effect was clustered): "
                     "no gene can be tested; writing an empty table", mixture_json, trait_index)
-        result = pd.DataFrame(columns=RESULT_COLUMNS)
+        result = pd.DataFrame(columns=RESULT_COLUMNS + (COMBINED_COLUMNS if combine_z else []))
     else:
         genes = read_gene_table(genes_tsv)
         shrinker = None if shrink_method is None else make_shrinker(shrink_method, model_dir=model_dir, top_t=top_t,
                                                                     seed=shrink_seed)
         result = gene_test(effects, genes, LDBlockFiles(ld_npzs), eps=eps, shrinker=shrinker, n_draws=n_draws,
-                           seed=seed, window=window, switch=switch, genes_source=f"gene table {genes_tsv}")
+                           seed=seed, combine_z=combine_z, inflation=inflation, window=window, switch=switch,
+                           genes_source=f"gene table {genes_tsv}")
     write_tsv(result, out)
     rule_summary(f"{len(result):,} genes tested", f"{(result.q < SUMMARY_Q).sum()} with q < {SUMMARY_Q:g}"
-                 + (f", smallest q {result.q.min():.2g}" if len(result) else ""))
+                 + (f", smallest q {result.q.min():.2g}" if len(result) else "")
+                 + (f"; null inflation {inflation:.2f}" if ldscores_tsv is not None else ""))
     return result
