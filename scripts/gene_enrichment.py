@@ -18,6 +18,8 @@ with rule_logging(snakemake.log[0]):
         shrink_seed=snakemake.params.shrink_seed,
         n_draws=snakemake.params.n_draws,
         seed=snakemake.params.seed,
+        combine_z=snakemake.params.combine_z,
+        ldscores_tsv=snakemake.input.ldscores or None,
         window=snakemake.params.window,
         switch=snakemake.params.exact_below,
     )

@@ -71,7 +71,9 @@ TESTED_SHRINKAGE = "none" if CLUSTERING["effect_column"] == "BETA" else SHRINK["
 
 
 rule gene_enrichment:
-    """Gene test of one trait: T_g = sum of squared effects, BH FDR.
+    """Gene test of one trait: T_g = sum of squared effects, BH FDR; with `genes.combine_z`, its p
+    joined with the sum z^2 test of the GWAS z-scores by the Cauchy combination; with
+    `genes.null_inflation: ldsc` both nulls are widened by the GWAS's LD-score intercept.
 
     Null (`genes.null_model`): simulated = null GWAS of each LD block pushed through the same
     shrinkage (default); epsilon = N(0, eps R_g) with eps the smallest cluster's variance of the
@@ -85,6 +87,7 @@ rule gene_enrichment:
             if SIMULATED_NULL and TESTED_SHRINKAGE == "nn" else [],
         genes=lambda wc: gene_table(wc.cohort),
         ld=lambda wc: block_outputs(wc, PATHS["ld_block"]),
+        ldscores=lambda wc: PATHS["ld_scores"].format(cohort=wc.cohort) if GENES["null_inflation"] == "ldsc" else [],
     output:
         PATHS["gene_tests"],
     params:
@@ -94,6 +97,7 @@ rule gene_enrichment:
         top_t=SHRINK["top_t"],
         shrink_seed=config["seed"] + SEED_OFFSETS["shrink"],
         n_draws=GENES["null_draws"],
+        combine_z=GENES["combine_z"],
         seed=config["seed"] + SEED_OFFSETS["gene_null"],
         window=GENES["window"],
         exact_below=GENES["exact_below"],
