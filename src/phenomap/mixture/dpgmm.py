@@ -86,16 +86,14 @@ starts in the component of its nearest seed (components ordered by size, the lar
 as the stick-breaking prior prefers). The restart with the best final ELBO is kept; each
 restart's K* (counted as under "Clusters" below) is reported.
 
-Until issue 13 the most frequent K* across restarts was kept (then the best ELBO among
-those). On effects without true clusters (bench/clustering.py's continuous scale mixture) the
-restarts' K* spread over 4 to 15, the most frequent one changed with the seed, and the fitted
-variants' labels agreed across five seeds with an adjusted Rand index of 0.57 at worst
-(median 0.62); keeping the best ELBO gives fewer clusters (K* 5 to 7) and agreement 0.62 at
-worst (median 0.70, docs/benchmarks.md). The remaining disagreement is not an
-optimisation failure that more restarts would fix: two seeds whose fits reach the same K* = 5
-and ELBOs within 0.5 nats label the variants with an ARI of 0.77, as a continuum of effect
-sizes has many equally good partitions. On the planted 4-cluster mixture every seed gives the
-same labels (ARI >= 0.9999).
+Why the best ELBO and not the most frequent K*: on effects without true clusters
+(bench/clustering.py's continuous scale mixture) the restarts' K* spread over 4 to 15 and the
+most frequent one changes with the seed (labels across five seeds: adjusted Rand index 0.57 at
+worst); the best ELBO gives fewer clusters (K* 5 to 7) and agreement 0.62 at worst (median
+0.70, docs/benchmarks.md). The remaining disagreement is not an optimisation failure that more
+restarts would fix: two seeds whose fits reach the same K* = 5 and ELBOs within 0.5 nats label
+the variants with an ARI of 0.77, as a continuum of effect sizes has many equally good
+partitions. On the planted 4-cluster mixture every seed gives the same labels (ARI >= 0.9999).
 
 With more than ``restart_subsample`` fitted variants, the restarts run on a random subset of
 that size and the chosen restart is then refitted on all fitted variants, starting from its
