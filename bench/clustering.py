@@ -19,6 +19,12 @@ master seeds (the data stay the same); the labels of the fitted variants (the sa
 seed) are compared pairwise with scikit-learn's adjusted_rand_score (label switching does not
 matter to it), and K* is reported per seed.
 
+Real effects: ``--effects TRAIT=PATH ...`` (a workflow run's shrinkage tables, e.g. the BGLR mice's
+``results/mice/shrinkage/<trait>.tsv``) are joined and scaled as rule ``cluster`` does
+(:func:`phenomap.mixture.pipeline.join_trait_effects`, column ``--effect-column``) and fitted
+with the workflow's default settings (the adaptive cut-off with its 20 % cap) under ``--seeds``
+master seeds: per fit to bench/results/clustering_real.tsv, agreement to clustering_real_seeds.tsv.
+
 Each fit runs in its own fresh process (peak resident memory VmHWM, and its increase over the
 resident set before the call; tracemalloc is not used as it slows the many small numpy
 allocations of the iterations). Accuracy on the planted input: K* (planted 4), the largest
@@ -29,6 +35,7 @@ Prints two tables and writes bench/results/clustering.tsv (one row per fit) and
 bench/results/clustering_seeds.tsv (agreement across seeds).
 
     .venv/bin/python bench/clustering.py [--variants 100000] [--null-fraction 0.6] [--seed 20261125] [--seeds 5]
+    .venv/bin/python bench/clustering.py --effects A=results/mice/shrinkage/A.tsv B=... [--effect-column BETA_SHRUNK]
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_rand_score
 
 from phenomap.mixture.dpgmm import fit_dpgmm
+from phenomap.mixture.pipeline import join_trait_effects
 
 HERE = Path(__file__).resolve().parent
 COVARIANCES = np.array([
@@ -58,7 +66,8 @@ COVARIANCES = np.array([
     1e-5 * np.eye(2),
 ])
 WEIGHTS = np.array([0.1, 0.1, 0.1, 0.7])
-SETTINGS = {"subset": {"max_fitted_fraction": None}, "all": {"restart_subsample": None, "max_fitted_fraction": None}}
+SETTINGS = {"subset": {"max_fitted_fraction": None}, "all": {"restart_subsample": None, "max_fitted_fraction": None},
+            "workflow": {}}
 RUNS = [("planted", "subset"), ("planted", "all"), ("scale-mixture", "subset")]
 
 
@@ -83,6 +92,13 @@ def simulate_scale_mixture(n: int, seed: int) -> np.ndarray:
     return scale * rng.multivariate_normal([0, 0], [[1.0, 0.3], [0.3, 1.0]], size=n)
 
 
+def real_effects(args) -> np.ndarray:
+    """(n, d) effects of ``--effects TRAIT=PATH ...``, joined and scaled as rule cluster does."""
+    paths = dict(item.split("=", 1) for item in args.effects)
+    joined, _ = join_trait_effects(paths, args.effect_column)
+    return joined[list(paths)].to_numpy()
+
+
 def _status_mb(field: str) -> float:
     with open("/proc/self/status") as fh:
         line = next(line for line in fh if line.startswith(f"{field}:"))
@@ -93,7 +109,9 @@ def worker(args) -> None:
     """Fit once in this fresh process (master seed ``args.fit_seed``); print a JSON line of measurements
     and save the labels to ``args.labels``."""
     data, restarts = args.worker.split(":")
-    if data == "planted":
+    if data == "real":
+        effects, truth = real_effects(args), None
+    elif data == "planted":
         effects, truth = simulate(args.variants, args.null_fraction, args.seed)
     else:
         effects, truth = simulate_scale_mixture(args.variants, args.seed), None
@@ -139,11 +157,13 @@ def run_fit(args, data: str, restarts: str, fit_seed: int, labels_path: Path) ->
     done = subprocess.run(
         [sys.executable, __file__, "--worker", f"{data}:{restarts}", "--variants", str(args.variants),
          "--null-fraction", str(args.null_fraction), "--seed", str(args.seed), "--fit-seed", str(fit_seed),
-         "--labels", str(labels_path)],
+         "--labels", str(labels_path), "--effect-column", args.effect_column,
+         *(["--effects", *args.effects] if args.effects else [])],
         check=True, capture_output=True, text=True,
     )
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    return {"data": data, "restarts_on": restarts, "fit_seed": fit_seed, "n_variants": args.variants, "n_traits": 2,
+    n_variants, n_traits = (len(np.load(labels_path)), len(args.effects)) if data == "real" else (args.variants, 2)
+    return {"data": data, "restarts_on": restarts, "fit_seed": fit_seed, "n_variants": n_variants, "n_traits": n_traits,
             **result}
 
 
@@ -154,7 +174,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--seeds", type=int, default=5, help="master seeds of the agreement fits (seed, seed + 1, ...)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "clustering.tsv")
-    parser.add_argument("--worker", choices=[f"{data}:{restarts}" for data, restarts in RUNS], help=argparse.SUPPRESS)
+    parser.add_argument("--effects", nargs="+", metavar="TRAIT=PATH", help="real effects: seed agreement only")
+    parser.add_argument("--effect-column", default="BETA_SHRUNK")
+    parser.add_argument("--worker", choices=[f"{data}:{restarts}" for data, restarts in [*RUNS, ("real", "workflow")]],
+                        help=argparse.SUPPRESS)
     parser.add_argument("--fit-seed", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--labels", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -164,16 +187,19 @@ def main() -> None:
 
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", file=sys.stderr)
     rows, agreement = [], []
+    runs = [("real", "workflow")] if args.effects else RUNS
+    if args.effects:
+        args.out = args.out.with_name("clustering_real.tsv")
     with tempfile.TemporaryDirectory() as tmp:
-        for data, restarts in RUNS:
-            seeds = range(args.seed, args.seed + (args.seeds if restarts == "subset" else 1))
+        for data, restarts in runs:
+            seeds = range(args.seed, args.seed + (1 if restarts == "all" else args.seeds))
             paths = [Path(tmp) / f"{data}-{restarts}-{s}.npy" for s in seeds]
             fits = [run_fit(args, data, restarts, s, path) for s, path in zip(seeds, paths)]
             rows += fits
             if len(fits) >= 2:
                 ari = seed_agreement([np.load(path) for path in paths])
                 agreement.append({
-                    "data": data, "restarts_on": restarts, "n_seeds": len(fits), "ari_min": ari.min(),
+                    "data": " ".join(args.effects) if data == "real" else data, "restarts_on": restarts, "n_seeds": len(fits), "ari_min": ari.min(),
                     "ari_median": np.median(ari), "ari_mean": ari.mean(),
                     "kstar_per_seed": " ".join(str(f["k_star"]) for f in fits),
                     "wall_s_median": np.median([f["wall_s"] for f in fits]),
