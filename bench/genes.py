@@ -21,8 +21,13 @@ memory is tracemalloc's peak of the allocations made during the test (numpy incl
 measured in a second, untimed run), besides the process's maximum resident size (which
 includes the simulated data: the LD blocks alone take 4 * variants * block_variants bytes).
 Runs with ``--blas-threads`` (default 2) BLAS threads, set before numpy loads. These rows are the
-epsilon null (``null_model``); the simulated null's cost is measured by bench/genes_null.py. Writes
-bench/results/genes_timing.tsv.
+epsilon null (``null_model``). The simulated null (the workflow's default, with ``combine_z``) is
+timed on the same null effects from the npz files with ``--timing-draws`` null GWAS per block
+(default 1,000, the workflow's; fewer draws do not scale down simply, as every gene with fewer
+than 10 draws at or above its statistic gets a generalised Pareto fit, ~0.1 s each) through an ensemble of the workflow's default shape (10 2L
+networks with top_t = 5; untrained weights: the cost does not depend on them), SE 1 / sqrt(2 N
+f (1 - f)) with f uniform in 0.05-0.5 and N = 10,000; one torch thread. Peak memory of these rows
+is the process's maximum resident size after each run. Writes bench/results/genes_timing.tsv.
 
 Accuracy
 --------
@@ -51,9 +56,11 @@ clustering seeds (column ``seed``: 0 is the workflow's, r adds r to it), as the 
 depends on which restart wins. Nothing is tuned here; the config is read as it is. The workflow's
 default null, ``genes.null_model: simulated`` (:mod:`phenomap.genes.null`), does not depend on the
 clustering: it runs once per input, for ``nn`` (the workflow's ensemble) and ``beta_hat`` (shrinkage
-``none``), with the config's ``null_draws`` (or ``--null-draws``; 200 with ``--quick``), in rows with ``epsilon =
-simulated`` and ``max_fitted_fraction = n/a`` (the elastic net would need one fit per null draw
-and block, hours here, so enet keeps only the epsilon rows).
+``none``), with the config's ``null_draws`` (or ``--null-draws``; 200 with ``--quick``), in rows with
+``max_fitted_fraction = n/a`` and ``epsilon`` = ``simulated`` (the effects' test alone, null not widened)
+or ``combined`` (the workflow's default: the config's ``combine_z`` and ``null_inflation``, i.e.
+joined with the sum z^2 test, both widened by the LD-score intercept). The elastic net would need
+one fit per null draw and block, hours here, so enet keeps only the epsilon rows.
 
 Gene-level metrics (bench/results/genes_accuracy.tsv, one row per scenario x input x
 max_fitted_fraction x seed x epsilon x level x positives; precision = TP / predicted (NaN when nothing is
@@ -138,6 +145,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, default=3, help="clustering seeds per input and setting (accuracy)")
     parser.add_argument("--null-draws", type=int, help="null GWAS per LD block of the simulated null "
                         "(default: the config's genes.null_draws, 200 with --quick)")
+    parser.add_argument("--timing-draws", type=int, nargs="*", default=[1000],
+                        help="null draws per block of the simulated-null timing rows (none: skip them)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "genes_timing.tsv")
     parser.add_argument("--accuracy-out", type=Path, default=HERE / "results" / "genes_accuracy.tsv")
     parser.add_argument("--clusters-out", type=Path, default=HERE / "results" / "genes_clusters.tsv")
@@ -155,13 +164,18 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 from sklearn.metrics import average_precision_score  # noqa: E402
 
+import torch  # noqa: E402
+
 from phenomap.genes.enrichment import LDBlockFiles, gene_enrichment, gene_test  # noqa: E402
+from phenomap.genes.null import nn_shrinker  # noqa: E402
 from phenomap.genes.summary import summarise_genes  # noqa: E402
 from phenomap.ld.matrix import correlation  # noqa: E402
 from phenomap.mixture.dpgmm import MixtureFit, fit_dpgmm, load_mixture  # noqa: E402
 from phenomap.mixture.pipeline import cluster_effects  # noqa: E402
 from phenomap.seeds import SEED_OFFSETS  # noqa: E402
 from phenomap.shrinkage.apply import shrink_trait  # noqa: E402
+from phenomap.shrinkage.features import feature_names  # noqa: E402
+from phenomap.shrinkage.model import Ensemble, EnsembleSpec, build_network  # noqa: E402
 from phenomap.sim.haplotypes import ar1_genotypes  # noqa: E402
 
 EPS = 1e-5
@@ -219,6 +233,35 @@ def timed(effects, genes, ld_blocks) -> tuple[pd.DataFrame, float, float]:
     return result, seconds, peak / 2**20
 
 
+def untrained_ensemble(n_models: int = 10, top_t: int = 5, architecture: str = "2L") -> Ensemble:
+    """An ensemble of the workflow's default shape with random weights (for timing only)."""
+    torch.manual_seed(0)
+    names = feature_names(top_t)
+    spec = EnsembleSpec(architecture, top_t, names, [0.0] * len(names), [1.0] * len(names), 0.0, list(range(n_models)))
+    build = [build_network(len(names), architecture, 0.0).eval() for _ in range(2 * n_models)]
+    return Ensemble(spec, build[:n_models], build[n_models:])
+
+
+def simulated_null_timing(rng, effects: pd.DataFrame, genes: pd.DataFrame, blocks: dict, paths: list[Path],
+                          draws: int) -> dict:
+    """Wall time of the simulated-null gene test (combined with sum z^2) of the null GWAS ``z = beta / sqrt(EPS)``
+    shrunk by the ensemble (the shrinkage itself is not timed)."""
+    freq = rng.uniform(0.05, 0.5, len(effects))
+    se = 1 / np.sqrt(2 * 10_000 * freq * (1 - freq))
+    z = effects.beta.to_numpy() / np.sqrt(EPS)
+    shrink, shrunk = nn_shrinker(untrained_ensemble()), []
+    for ids, r in blocks.values():
+        part = effects.ID.isin(ids).to_numpy()
+        shrunk.append(shrink(z[part][None] * se[part], se[part], r.astype(np.float64), 10_000)[0])
+    with_gwas = effects.assign(beta=np.concatenate(shrunk), se=se, n=10_000, z=z)
+    start = time.perf_counter()
+    result = gene_test(with_gwas, genes, LDBlockFiles(paths), shrinker=shrink, n_draws=draws, seed=1, combine_z=True)
+    return {"scenario": "null", "ld_source": "npz files", "null_model": f"simulated, {draws} draws",
+            "genes_tested": len(result), "variants": len(effects), "gene_variant_pairs": int(result.n_snps.sum()),
+            "q_below_0.05": int((result.q < 0.05).sum()), "wall_s": round(time.perf_counter() - start, 2),
+            "max_rss_after_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
 def timing(args: argparse.Namespace) -> pd.DataFrame:
     rng = np.random.default_rng(args.seed)
     start = time.perf_counter()
@@ -243,6 +286,10 @@ def timing(args: argparse.Namespace) -> pd.DataFrame:
                     "peak_traced_mb": round(peak_mb, 1),
                 })
                 print(pd.DataFrame(rows[-1:]).to_string(index=False, header=len(rows) == 1), flush=True)
+        torch.set_num_threads(1)
+        for draws in args.timing_draws:
+            rows.append(simulated_null_timing(rng, null, genes, blocks, paths, draws))
+            print(pd.DataFrame(rows[-1:]).to_string(index=False), flush=True)
     table = pd.DataFrame(rows)
     table["max_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     table["blas_threads"] = args.blas_threads
@@ -312,7 +359,7 @@ def run_workflow(scenario: str, overrides: dict, config: dict, cores: int) -> Co
     cmd = [
         sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(folder),
         "--configfile", str(CONFIG), str(folder / "extra.yaml"), "--profile", str(REPO / "profiles" / "local"),
-        "--cores", str(cores), *(f"results/{COHORT}/shrinkage/{t}.tsv" for t in traits),
+        "--cores", str(cores), *(f"results/{COHORT}/shrinkage/{t}.tsv" for t in traits), f"results/{COHORT}/ld/ldscores.tsv",
     ]
     start = time.perf_counter()
     with open(folder / "workflow.log", "w") as log_file:
@@ -434,20 +481,25 @@ def simulated_null_metrics(cohort: Cohort, inputs: dict, config: dict, args: arg
     clustering: ``max_fitted_fraction`` and ``seed`` are n/a)."""
     genes, rows = config["genes"], []
     draws = args.null_draws or (200 if args.quick else genes["null_draws"])
-    for name, method in SIMULATED_SHRINKAGE.items():
+    variants = {"simulated": {}, "combined": {"combine_z": genes["combine_z"],
+                                              "ldscores_tsv": cohort.results / "ld" / "ldscores.tsv"
+                                              if genes["null_inflation"] == "ldsc" else None}}
+    for (name, method), (variant, options) in itertools.product(SIMULATED_SHRINKAGE.items(), variants.items()):
         paths, column, _ = inputs[name]
         start = time.perf_counter()
         tests = {trait: gene_enrichment(
-            paths[trait], column, cohort.genes, cohort.ld, cohort.folder / "bench" / f"{name}_simulated" / f"{trait}.tsv",
+            paths[trait], column, cohort.genes, cohort.ld,
+            cohort.folder / "bench" / f"{name}_{variant}" / f"{trait}.tsv",
             shrink_method=method, model_dir=cohort.results / "shrinkage" / "model", top_t=config["shrinkage"]["top_t"],
             shrink_seed=config["seed"] + SEED_OFFSETS["shrink"], n_draws=draws,
-            seed=config["seed"] + SEED_OFFSETS["gene_null"], window=genes["window"]) for trait in cohort.traits}
+            seed=config["seed"] + SEED_OFFSETS["gene_null"], window=genes["window"], **options)
+            for trait in cohort.traits}
         seconds = time.perf_counter() - start
         key = {"scenario": cohort.scenario, "input": name, "max_fitted_fraction": "n/a", "seed": 0,
-               "epsilon": "simulated"}
+               "epsilon": variant}
         rows += [key | row | {"gene_tests_s": round(seconds, 1)}
                  for row in eps_gene_test_metrics(tests, cohort, genes["q_threshold"])]
-        print(f"{cohort.scenario} {name} simulated null ({draws} draws, {seconds:.0f} s): " + " ".join(
+        print(f"{cohort.scenario} {name} {variant} null ({draws} draws, {seconds:.0f} s): " + " ".join(
             f"{r['positives']} F1 {r['f1']:.2f} AP {r['ap']:.2f}" for r in rows[-3:]), file=sys.stderr, flush=True)
     return rows
 

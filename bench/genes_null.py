@@ -24,9 +24,10 @@ SE of variant j is ``1 / sqrt(N 2 f_j (1 - f_j))`` (unit phenotype variance, N =
   variants, effects ``PLANTED_Z / sqrt(k)`` SE units with random signs for k causal variants;
   ``z = R (beta / SE) + N(0, R)``).
   Tests on the same planted genes: ``shrunk_simulated`` (the above), ``beta_hat_true`` (T = sum
-  beta_hat^2 against its exact null, eigenvalues of ``S R_g S``, Liu + Imhof) and ``z_true``
-  (T = sum z^2 against ``R_g``); power at 0.05 and 2.5e-6 (a genome-wide Bonferroni level for 20k
-  genes), and the type-I error of all three on the null replicates.
+  beta_hat^2 against its exact null, eigenvalues of ``S R_g S``, Liu + Imhof), ``z_true``
+  (T = sum z^2 against ``R_g``) and ``combined`` (the workflow's default ``genes.combine_z``:
+  the Cauchy combination of ``shrunk_simulated`` and ``z_true``, from the same gene_test call); power at 0.05 and 2.5e-6 (a genome-wide Bonferroni level for 20k
+  genes), and the type-I error of all four on the null replicates.
 
 Writes bench/results/genes_null.tsv (source x test x measure) and the QQ plots of the null gene
 tests, bench/results/genes_null_qq_<source>.png. ``--tail`` (after a main run) checks the fitted
@@ -200,7 +201,7 @@ class Memoised:
 
 
 def run_tests(blocks, variants, genes, beta_hat, ensemble, shrinker, draws, seed) -> pd.DataFrame:
-    """p of every gene by the three tests; one row per gene (gene_id, p_<test>)."""
+    """p of every gene by the four tests; one row per gene (gene_id, p_<test>)."""
     se, offset, shrunk = variants.se.to_numpy(), 0, []
     for b in blocks:
         part = slice(offset, offset + len(b["ids"]))
@@ -209,10 +210,9 @@ def run_tests(blocks, variants, genes, beta_hat, ensemble, shrinker, draws, seed
     ld = {b["name"]: (b["ids"], b["r"]) for b in blocks}
     gene_cols = genes[["gene_id", "symbol", "chrom", "start", "stop"]]
     start = time.perf_counter()
-    sim = gene_test(variants.assign(beta=np.concatenate(shrunk)), gene_cols, ld, shrinker=shrinker,
-                    n_draws=draws, seed=seed)
+    sim = gene_test(variants.assign(beta=np.concatenate(shrunk), z=beta_hat / se), gene_cols, ld, shrinker=shrinker,
+                    n_draws=draws, seed=seed, combine_z=True)
     seconds = time.perf_counter() - start  # the first call includes the null; later ones reuse it
-    z = gene_test(variants.assign(beta=beta_hat / se), gene_cols, ld, eps=1.0)
     # beta_hat against its exact null: eigenvalues of S_g R_g S_g (each gene lies in one block)
     lambdas, stat = [], []
     for g in genes.itertuples():
@@ -223,8 +223,8 @@ def run_tests(blocks, variants, genes, beta_hat, ensemble, shrinker, draws, seed
         stat.append(float(np.sum(beta_hat[idx] ** 2)))
     exact = quadform_pvalues(np.array(stat), lambdas).p
     out = genes[["gene_id"]].assign(p_beta_hat_true=exact)
-    for name, table in (("shrunk_simulated", sim), ("z_true", z)):
-        out = out.merge(table[["gene_id", "p"]].rename(columns={"p": f"p_{name}"}), on="gene_id", how="left")
+    sim = sim.rename(columns={"p_effects": "p_shrunk_simulated", "p_z": "p_z_true", "p": "p_combined"})
+    out = out.merge(sim[["gene_id", "p_shrunk_simulated", "p_z_true", "p_combined"]], on="gene_id", how="left")
     return out.assign(test_seconds=seconds)
 
 
@@ -261,7 +261,7 @@ def evaluate(source: str, args: argparse.Namespace) -> tuple[list[dict], dict[st
             flush=True)
     null_p, planted_p = pd.concat(null_p), pd.concat(planted_p)
     rows, qq = [], {}
-    for test_name in ("shrunk_simulated", "beta_hat_true", "z_true"):
+    for test_name in ("shrunk_simulated", "beta_hat_true", "z_true", "combined"):
         p0, p1 = null_p[f"p_{test_name}"].to_numpy(), planted_p[f"p_{test_name}"].to_numpy()
         qq[test_name] = p0
         row = {"source": source, "test": test_name, "null_tests": len(p0), "planted_tests": len(p1),
@@ -271,8 +271,8 @@ def evaluate(source: str, args: argparse.Namespace) -> tuple[list[dict], dict[st
             ci = stats.binomtest(k, len(p0)).proportion_ci(0.95)
             row |= {f"type1_{level}": k / len(p0), f"type1_{level}_lo": ci.low, f"type1_{level}_hi": ci.high}
         row |= {"power_0.05": np.mean(p1 <= 0.05), "power_0.01": np.mean(p1 <= 0.01), f"power_{STRICT}": np.mean(p1 <= STRICT),
-                "first_test_s": seconds[0] if test_name == "shrunk_simulated" else np.nan,
-                "draws": args.draws if test_name == "shrunk_simulated" else np.nan,
+                "first_test_s": seconds[0] if test_name in ("shrunk_simulated", "combined") else np.nan,
+                "draws": args.draws if test_name in ("shrunk_simulated", "combined") else np.nan,
                 "genes_per_gwas": len(genes), "variants": len(variants)}
         rows.append(row)
     return rows, qq
