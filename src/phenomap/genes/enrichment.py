@@ -26,9 +26,11 @@ With ``combine_z`` the gene's p-value joins that test with the ``sum z^2`` test 
 z-scores of its variants, whose null ``z_g ~ N(0, R_g)`` is exact (weights: the eigenvalues of
 ``R_g``, as the epsilon null with eps = 1), by the Cauchy combination
 (:mod:`phenomap.genes.combine`); with the simulated null the combination's own null comes from
-the same null GWAS (:func:`phenomap.genes.null.combined_pvalues`). Shrinkage keeps a gene's large effects and drops its weak ones,
-so the shrunk test has less power than ``sum z^2`` for genes of several weak effects (measured in
-docs/benchmarks.md); the combination keeps the power of whichever test is stronger.
+the same null GWAS (:func:`phenomap.genes.null.combined_pvalues`). Shrinkage keeps a gene's
+large effects and drops its weak ones, so the shrunk test has less power than ``sum z^2`` for
+genes of several weak effects (measured in docs/benchmarks.md); the combination keeps most of
+the power of the stronger test. ``inflation`` widens the simulated null and the z test to null
+z-scores ``N(0, c R)`` (the workflow's ``c`` is the LD-score intercept, :func:`null_inflation`).
 
  Allele orientation does not
 matter: flipping a variant changes the sign of its beta and of its row and column of ``R_g``,
