@@ -71,6 +71,8 @@ MIN_EXCEEDANCES = 10
 TAIL_FRACTION = 0.1
 #: Null draws pushed through the shrinkage at once (bounds the feature array to ~B_CHUNK x m x F).
 DRAW_CHUNK = 250
+#: Genes whose combined statistics are ranked at once (bounds those arrays to ~GENE_CHUNK x B).
+GENE_CHUNK = 500
 
 
 def nn_shrinker(ensemble: Ensemble) -> Shrinker:
@@ -173,12 +175,15 @@ def combined_pvalues(
     GWAS; eigenvalues : per gene, those of ``R_g``; p_tail : (G,). Returns p (G,) and the method
     of each, ``"mc"`` or ``"cauchy"`` (p_tail).
     """
-    pooled, pooled_z = np.column_stack([stat, null]), np.column_stack([stat_z, null_z])
-    p_effects = stats.rankdata(-pooled, method="max", axis=1) / pooled.shape[1]
-    p_z = np.vstack([liu_pvalue(row, lam) for row, lam in zip(pooled_z, eigenvalues)]).reshape(pooled.shape)
-    combined = cauchy_combination(np.stack([p_effects.ravel(), p_z.ravel()])).reshape(pooled.shape)
-    exceed = (combined[:, 1:] <= combined[:, :1]).sum(axis=1)
-    p = (1.0 + exceed) / pooled.shape[1]
+    exceed = np.empty(len(stat), dtype=np.int64)
+    for start in range(0, len(stat), GENE_CHUNK):  # bounds the (genes, B + 1) arrays
+        part = slice(start, start + GENE_CHUNK)
+        pooled, pooled_z = np.column_stack([stat[part], null[part]]), np.column_stack([stat_z[part], null_z[part]])
+        p_effects = stats.rankdata(-pooled, method="max", axis=1) / pooled.shape[1]
+        p_z = np.vstack([liu_pvalue(row, lam) for row, lam in zip(pooled_z, eigenvalues[part])])
+        combined = cauchy_combination(np.stack([p_effects.ravel(), p_z.ravel()])).reshape(pooled.shape)
+        exceed[part] = (combined[:, 1:] <= combined[:, :1]).sum(axis=1)
+    p = (1.0 + exceed) / (null.shape[1] + 1.0)
     tail = exceed < MIN_EXCEEDANCES
     p[tail] = np.minimum(p[tail], p_tail[tail])
     return p, np.where(tail, "cauchy", "mc")
