@@ -10,6 +10,7 @@ estimate of the posterior SD of β under the training simulations' prior. The ba
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from tqdm.auto import tqdm
 
 from phenomap.errors import InputError
 from phenomap.io.tables import write_tsv
-from phenomap.ld.matrix import ld_scores, read_block_ld
+from phenomap.ld.matrix import BlockLD, ld_scores, read_block_ld
 from phenomap.logging import rule_summary
 from phenomap.shrinkage import baselines
 from phenomap.shrinkage.baselines import shrink_block as shrink_with_baseline
@@ -53,6 +54,30 @@ def _features(beta_hat: np.ndarray, se: np.ndarray, r: np.ndarray, n: int, ensem
     return X.reshape(-1, X.shape[-1])
 
 
+@dataclass(frozen=True)
+class BlockSumstats:
+    """The variants of one LD block that have summary statistics.
+
+    ld : the block's LD file; keep : (m,) bool over its variants; sumstats : their rows, in the
+    LD file's order; r : (k, k) float64 LD among them; n : their median N (NaN when k = 0).
+    """
+
+    ld: BlockLD
+    keep: np.ndarray
+    sumstats: pd.DataFrame
+    r: np.ndarray
+    n: float
+
+
+def block_sumstats(sumstats: pd.DataFrame, ld_npz: str | Path) -> BlockSumstats:
+    """Join ``sumstats`` (indexed by ID) to the variants of the LD block in ``ld_npz``, by ID."""
+    ld = read_block_ld(ld_npz)
+    keep = sumstats.index.get_indexer(ld.ids) >= 0  # hash lookup: np.isin on strings scans every row
+    rows = sumstats.loc[ld.ids[keep]]
+    return BlockSumstats(ld, keep, rows, ld.r[np.ix_(keep, keep)].astype(np.float64),
+                         float(np.median(rows.N)) if keep.any() else float("nan"))
+
+
 def shrink_block(
     sumstats: pd.DataFrame, ld_npz: str | Path, *, method: str, ensemble: Ensemble | None, seed: int
 ) -> pd.DataFrame:
@@ -62,12 +87,10 @@ def shrink_block(
     allele against the LD file (they must agree after harmonisation) and the LD matrix is
     restricted to them. Rows follow the LD file's order.
     """
-    ld = read_block_ld(ld_npz)
-    block_ids = ld.ids
-    keep = sumstats.index.get_indexer(block_ids) >= 0  # hash lookup: np.isin on strings scans every row
-    ids = block_ids[keep]
-    ss = sumstats.loc[ids]
-    a1, a2 = ld.a1[keep], ld.a2[keep]
+    block = block_sumstats(sumstats, ld_npz)
+    keep, ss = block.keep, block.sumstats
+    ids = block.ld.ids[keep]
+    a1, a2 = block.ld.a1[keep], block.ld.a2[keep]
     bad = (ss.A1.to_numpy() != a1) | (ss.A2.to_numpy() != a2)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -80,9 +103,8 @@ def shrink_block(
                  Path(ld_npz).name, (~keep).sum(), len(keep))
     out = pd.DataFrame({"ID": ids, "BETA_SHRUNK": np.nan, "BETA_SHRUNK_SD": np.nan})
     if len(ids):
-        r = ld.r[np.ix_(keep, keep)].astype(np.float64)
+        r, n = block.r, int(block.n)
         beta_hat, se = ss.BETA.to_numpy(float), ss.SE.to_numpy(float)
-        n = int(np.median(ss.N))
         if method == "nn":
             out["BETA_SHRUNK"], out["BETA_SHRUNK_SD"] = nn_shrink(beta_hat, se, r, n, ensemble)
         else:

@@ -48,8 +48,9 @@ import pandas as pd
 from phenomap.errors import InputError
 from phenomap.io.plink import Bfile
 from phenomap.io.tables import atomic_path, write_tsv
-from phenomap.ld.matrix import ld_scores, read_block_ld
+from phenomap.ld.matrix import ld_scores
 from phenomap.logging import rule_summary
+from phenomap.shrinkage.apply import block_sumstats
 from phenomap.sim.training import (
     SimSetting, SimulatedStats, setting_grid, simulate_block, simulate_block_from_ld,
 )
@@ -84,15 +85,13 @@ def gwas_architecture(sumstats: str | Path, ld_npzs: Sequence[str | Path], out: 
     table = table.set_index("ID")
     rows = []
     for path in ld_npzs:
-        ld = read_block_ld(path)
-        keep = table.index.get_indexer(ld.ids) >= 0
-        if keep.sum() < 2:
+        block = block_sumstats(table, path)
+        if block.keep.sum() < 2:
             continue
-        ss = table.loc[ld.ids[keep]]
-        n = float(np.median(ss.N))
-        ldscore = ld_scores(ld.r[np.ix_(keep, keep)].astype(np.float64), int(n), adjust=False)
+        ss, n = block.sumstats, block.n
+        ldscore = ld_scores(block.r, int(n), adjust=False)
         mean_chi2, h2 = block_h2(ss.BETA.to_numpy(float) / ss.SE.to_numpy(float), ldscore, n)
-        rows.append(dict(block=Path(path).stem, m=int(keep.sum()), n=n, mean_chi2=mean_chi2,
+        rows.append(dict(block=Path(path).stem, m=int(block.keep.sum()), n=n, mean_chi2=mean_chi2,
                          mean_ldscore=float(ldscore.mean()), h2=h2, signal=n * h2))
     if not rows:
         raise InputError(f"{sumstats}: no LD block holds two or more of its variants; check the sumstats IDs "
