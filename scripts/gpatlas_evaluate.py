@@ -1,4 +1,4 @@
-"""Snakemake script of rule gpatlas_evaluate: predictions and held-out metrics with linear baselines."""
+"""Snakemake script of rule gpatlas_evaluate: predictions and held-out metrics with linear baselines, epistasis screen."""
 
 from phenomap.gpatlas.pipeline import run_evaluation
 from phenomap.logging import rule_logging
@@ -12,6 +12,7 @@ with rule_logging(snakemake.log[0]):
         model=snakemake.input.model,
         out_predictions=snakemake.output.predictions,
         out_metrics=snakemake.output.metrics,
+        out_epistasis=snakemake.output.epistasis,
         baselines=snakemake.params.baselines,
         lasso_alphas=snakemake.params.lasso_alphas,
         lasso_folds=snakemake.params.lasso_folds,

@@ -151,6 +151,25 @@ def test_gpatlas_outputs_predict_held_out_traits_and_rank_causal_loci_first(run_
         assert near.any(), f"{trait}: most important locus {top.ID} is not near a causal variant"
 
 
+def test_gpatlas_epistasis_screen_puts_each_traits_planted_pair_first(run_dir):
+    # the planted pairs are products of centred allele counts: no main effect, so no lasso locus
+    res = run_dir / "results/toy"
+    screen = read(res / "gpatlas/epistasis.tsv")
+    planted = read(res / "input/truth_epistasis.tsv")
+    qc = pd.read_csv(res / "qc/genotypes.bim", sep="\t", header=None, names=["CHROM", "ID", "CM", "POS", "A1", "A2"])
+    where = {row.ID: (str(row.CHROM), row.POS) for row in qc.itertuples()}
+
+    def near(a, b):  # within 200 kb on the same chromosome: an LD proxy of the planted locus
+        return where[a][0] == where[b][0] and abs(where[a][1] - where[b][1]) <= 200_000
+
+    for pair in planted.itertuples():
+        top = screen[screen.trait == pair.trait].sort_values("screen_score", ascending=False).iloc[0]
+        found = {top.ID_A, top.ID_B}
+        assert any(near(x, pair.ID_A) for x in found) and any(near(x, pair.ID_B) for x in found), (pair, top)
+    tested = screen.p_test.dropna()
+    assert tested.between(0, 1).all() and len(tested) >= 0.9 * len(screen)  # NaN: product collinear on the test set
+
+
 def test_clusters_recover_the_planted_shared_and_trait_specific_directions(run_dir):
     res = run_dir / "results/toy"
     types = read(res / "clusters/types.tsv")

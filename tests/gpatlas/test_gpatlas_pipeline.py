@@ -44,8 +44,8 @@ def outputs(tmp_path_factory):
     write_bfile(tmp / "geno", fam, bim, iter([G]))
     pheno.to_csv(tmp / "pheno.tsv", sep="\t", index=False, na_rep="NA")
     out = {name: str(tmp / name) for name in ("split.tsv", "pheno.pt", "pheno_curve.tsv", "model.pt", "geno_curve.tsv",
-                                              "predictions.tsv", "metrics.tsv", "importance.tsv", "interactions.tsv",
-                                              "pairs.tsv")}
+                                              "predictions.tsv", "metrics.tsv", "epistasis.tsv", "importance.tsv",
+                                              "interactions.tsv", "pairs.tsv")}
     common = dict(traits=None, threads=1)
     prefix, pheno_file = str(tmp / "geno"), str(tmp / "pheno.tsv")
     run_pheno_tier(prefix, pheno_file, out_split=out["split.tsv"], out_model=out["pheno.pt"],
@@ -53,8 +53,9 @@ def outputs(tmp_path_factory):
     run_geno_tier(prefix, pheno_file, split=out["split.tsv"], pheno_model=out["pheno.pt"], out_model=out["model.pt"],
                   out_curve=out["geno_curve.tsv"], settings=SETTINGS, seed=7, device="cpu", **common)
     run_evaluation(prefix, pheno_file, split=out["split.tsv"], model=out["model.pt"],
-                   out_predictions=out["predictions.tsv"], out_metrics=out["metrics.tsv"], lasso_alphas=10,
-                   lasso_folds=3, seed=7, baselines=("ridge", "lasso", "pairwise"), **common)
+                   out_predictions=out["predictions.tsv"], out_metrics=out["metrics.tsv"],
+                   out_epistasis=out["epistasis.tsv"], lasso_alphas=10, lasso_folds=3, seed=7,
+                   baselines=("ridge", "lasso", "pairwise"), **common)
     run_importance(prefix, pheno_file, split=out["split.tsv"], model=out["model.pt"],
                    out_importance=out["importance.tsv"], out_interactions=out["interactions.tsv"],
                    out_pairs=out["pairs.tsv"], top_pairs=5, device="cpu", **common)
@@ -115,7 +116,8 @@ def test_run_evaluation__model_applied_to_other_loci_raises(outputs, tmp_path):
     bim[["CHROM", "ID", "CM", "POS", "A1", "A2"]].to_csv(f"{other}.bim", sep="\t", header=False, index=False)
     with pytest.raises(InputError, match=r"locus 5 is \('rs_renamed'"):
         run_evaluation(str(other), str(tmp / "pheno.tsv"), traits=None, split=out["split.tsv"], model=out["model.pt"],
-                       out_predictions=str(tmp_path / "p.tsv"), out_metrics=str(tmp_path / "m.tsv"))
+                       out_predictions=str(tmp_path / "p.tsv"), out_metrics=str(tmp_path / "m.tsv"),
+                       out_epistasis=str(tmp_path / "e.tsv"))
     assert not (tmp_path / "p.tsv").exists()
 
 
@@ -155,6 +157,7 @@ def test_fit_atlas__arrays_give_the_workflows_model_predictions_and_importance(o
         torch.testing.assert_close(result.model.geno.state_dict()[name], value, rtol=0, atol=0, msg=name)
     for name, (written, computed) in {
         "predictions.tsv": (result.predictions, None), "metrics.tsv": (result.metrics, None),
+        "epistasis.tsv": (result.epistasis, None),
         "importance.tsv": (result.importance, None), "interactions.tsv": (result.interactions, None),
         "pairs.tsv": (result.pairs, None), "geno_curve.tsv": (result.geno_curve.drop(columns="seconds"), "seconds"),
     }.items():

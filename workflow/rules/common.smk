@@ -89,6 +89,7 @@ PATHS = {
     "gpatlas_model": "results/{cohort}/gpatlas/geno_model.pt",
     "gpatlas_predictions": "results/{cohort}/gpatlas/predictions.tsv",
     "gpatlas_metrics": "results/{cohort}/gpatlas/metrics.tsv",
+    "gpatlas_epistasis": "results/{cohort}/gpatlas/epistasis.tsv",
     "gpatlas_importance": "results/{cohort}/gpatlas/importance.tsv",
     "gpatlas_interactions": "results/{cohort}/gpatlas/interactions.tsv",
     "gpatlas_pairs": "results/{cohort}/gpatlas/interaction_pairs.tsv",
@@ -434,8 +435,8 @@ def gpatlas_outputs(cohort):
     """Final G-P Atlas outputs of a cohort with genotypes and phenotypes (none otherwise)."""
     if not config["gpatlas"]["enabled"] or not has_phenotypes(cohort):
         return []
-    names = ["gpatlas_predictions", "gpatlas_metrics", "gpatlas_importance", "gpatlas_interactions", "gpatlas_pairs",
-             "gpatlas_prediction_figure", "gpatlas_importance_figure"]
+    names = ["gpatlas_predictions", "gpatlas_metrics", "gpatlas_epistasis", "gpatlas_importance", "gpatlas_interactions",
+             "gpatlas_pairs", "gpatlas_prediction_figure", "gpatlas_importance_figure"]
     return [PATHS[name].format(cohort=cohort) for name in names]
 
 

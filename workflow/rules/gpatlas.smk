@@ -75,7 +75,7 @@ rule gpatlas_geno:
 
 
 rule gpatlas_evaluate:
-    """G-P Atlas predictions of every sample and held-out metrics beside ridge and lasso."""
+    """G-P Atlas predictions of every sample and held-out metrics beside ridge and lasso; epistasis screen."""
     input:
         geno=lambda wc: bfile_files(qc_genotypes(wc.cohort)),
         pheno=lambda wc: pheno_path(wc.cohort),
@@ -85,6 +85,7 @@ rule gpatlas_evaluate:
         predictions=PATHS["gpatlas_predictions"],
         metrics=report(PATHS["gpatlas_metrics"], caption="../report/gpatlas_metrics.rst", category="5. G-P Atlas",
                        subcategory="{cohort}"),
+        epistasis=PATHS["gpatlas_epistasis"],
     params:
         traits=lambda wc: traits(wc.cohort),
         baselines=GPATLAS["baselines"],

@@ -18,11 +18,12 @@ lasso's centred feature matrix and cross-validation folds.
   ``1/(2n) ||y - X w||^2 + alpha ||w||_1``. Features: the network's less the one-hot
   columns that only repeat the intercept (:func:`~phenomap.gpatlas.data.linear_columns`:
   one column per biallelic locus instead of two), which leaves the optimum unchanged.
-- Pairwise lasso: the lasso's loci, then a second lasso on their main effects and every
-  product of two loci's features (strong hierarchy: an interaction is only considered between
-  loci with a main effect). It captures multiplicative epistasis among selected loci, which a
-  network would have to discover from thousands of inputs. Its features are the network's
-  full one-hot blocks: for the products no column is redundant in the penalty.
+- Pairwise lasso: a second lasso on the main effects and pairwise products of the features of
+  candidate loci: every pair of the lasso's loci (strong hierarchy), and the pairs of all loci
+  that best explain the lasso's residual as a product (:mod:`phenomap.gpatlas.epistasis`: an
+  epistatic pair without main effects has no locus in the lasso). It captures multiplicative
+  epistasis, which a network would have to discover from thousands of inputs. Its features are
+  the network's full one-hot blocks: for the products no column is redundant in the penalty.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from sklearn.model_selection import KFold
 from tqdm.auto import tqdm
 
 from phenomap.gpatlas.data import feature_matrix, linear_columns
+from phenomap.gpatlas.epistasis import centred_counts, top_product_pairs
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,8 @@ RIDGE_ALPHAS = np.logspace(-2, 6, 33)
 PATHS = ("ridge", "lasso", "pairwise")
 #: pairwise lasso: interactions among at most this many of the lasso's loci (largest effects)
 PAIRWISE_MAX_LOCI = 40
+#: pairwise lasso: also the products of this many pairs of all loci screened on the lasso's residual
+PAIRWISE_SCAN_PAIRS = 50
 
 
 @dataclass(frozen=True)
@@ -504,13 +508,14 @@ class PairwiseFit:
         return self.fit.predict(pairwise_features(X, self.loci, self.block))
 
 
-def pairwise_features(X: np.ndarray, loci: np.ndarray, block: int) -> np.ndarray:
-    """(n, L*block + C(L,2)*block^2): the selected loci's features, then for each pair a < b of them
-    every product of a feature of a with a feature of b (for one-hot states: both carry those states)."""
+def pairwise_features(X: np.ndarray, loci: np.ndarray, block: int, pairs: np.ndarray | None = None) -> np.ndarray:
+    """(n, L*block + q*block^2): the selected loci's features, then for each pair of them every product
+    of a feature of one with a feature of the other (for one-hot states: both carry those states).
+    ``pairs`` (q, 2) positions in ``loci``; default every pair a < b (q = C(L, 2))."""
     n = X.shape[0]
     cols = (loci[:, None] * block + np.arange(block)).ravel()
     blocks = X[:, cols].reshape(n, len(loci), block)
-    a, b = np.triu_indices(len(loci), k=1)
+    a, b = np.triu_indices(len(loci), k=1) if pairs is None else np.asarray(pairs).reshape(-1, 2).T
     products = (blocks[:, a, :, None] * blocks[:, b, None, :]).reshape(n, -1)
     return np.concatenate([X[:, cols], products], axis=1)
 
@@ -547,51 +552,70 @@ def pairwise_lasso(X: np.ndarray, y: np.ndarray, *, block: int, main_coef: np.nd
     return PairwiseFit(loci, block, fit)
 
 
-def product_columns(n_loci: int, block: int) -> tuple[np.ndarray, np.ndarray]:
-    """For each product column of :func:`pairwise_features` over ``n_loci`` loci: the positions (among
-    the loci's ``n_loci * block`` main columns) of its two factors."""
-    a, b = np.triu_indices(n_loci, k=1)
+def product_columns(pairs: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each product column of :func:`pairwise_features` over the locus ``pairs`` (q, 2): the
+    positions (among the loci's main columns, ``block`` per locus) of its two factors."""
+    a, b = np.asarray(pairs).reshape(-1, 2).T
     i, j = np.meshgrid(np.arange(block), np.arange(block), indexing="ij")
     return (a[:, None, None] * block + i).ravel(), (b[:, None, None] * block + j).ravel()
 
 
+def candidate_pairs(main_loci: np.ndarray, scanned: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pairwise lasso's loci and product pairs: every pair of the lasso's ``main_loci`` (L,) and the
+    screened pairs ``scanned`` (q, 2) of locus indices. Returns the increasing loci and the unique
+    pairs (as positions in them, lower first)."""
+    loci = np.union1d(main_loci, scanned.ravel()).astype(np.int64)
+    a, b = np.triu_indices(len(main_loci), k=1)
+    pairs = np.concatenate([np.column_stack([main_loci[a], main_loci[b]]), np.sort(scanned, axis=1)]).astype(np.int64)
+    return loci, np.unique(np.searchsorted(loci, pairs), axis=0)
+
+
 def pairwise_path(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, main: LinearPath, *,
-                  max_loci: int = 40, n_alphas: int = 20, folds: int = 5, seed: int = 0, traits=None,
-                  alphas: np.ndarray | None = None) -> LinearPath:
-    """Per-trait pairwise lasso (:func:`pairwise_lasso`) of standardised traits as a :class:`LinearPath`.
+                  max_loci: int = 40, scan_pairs: int = PAIRWISE_SCAN_PAIRS, n_alphas: int = 20, folds: int = 5,
+                  seed: int = 0, traits=None, alphas: np.ndarray | None = None) -> LinearPath:
+    """Per-trait pairwise lasso of standardised traits as a :class:`LinearPath`.
 
     ``states`` (n, m) the samples to fit on, ``z`` (n, T) NaN = missing, ``main`` the lasso already
-    fitted on them (it picks each trait's loci; its ``centre`` (F,) is the path's, and imputes
-    missing dosages). Only the selected loci's features are built (the network's full one-hot
-    blocks); the non-zero products become the path's pair terms. ``alphas`` (T,), if given, fixes the
-    second lasso's penalties (no cross-validation).
+    fitted on them (its ``centre`` (F,) is the path's, and imputes missing dosages). Per trait, the
+    candidate products are every pair of the lasso's ``max_loci`` strongest loci
+    (:func:`pairwise_loci`, as :func:`pairwise_lasso`) and the ``scan_pairs`` pairs of all loci
+    that best explain the lasso's residual as a product
+    (:func:`~phenomap.gpatlas.epistasis.top_product_pairs`; panels of allele counts only). Only
+    those loci's features are built (the network's full one-hot blocks); the non-zero products
+    become the path's pair terms. ``alphas`` (T,), if given, fixes the second lasso's penalties (no
+    cross-validation).
     """
     block = n_states if coding == "onehot" else 1
     mean32 = main.centre.astype(np.float32)
     T, F = z.shape[1], len(main.centre)
     coef, intercept, alpha = np.zeros((T, F)), np.empty(T), np.empty(T)
-    pairs = []
-    for t in range(T):
+    counts = centred_counts(states, n_states) if scan_pairs else None
+    screened = ([(np.zeros((0, 2), np.int64), None)] * T if counts is None else
+                top_product_pairs(counts, z - main.predict_states(states, n_states, coding, mean32), scan_pairs))
+    terms = []
+    for t, (scanned, _) in enumerate(screened):
         obs = ~np.isnan(z[:, t])
-        loci = pairwise_loci(main.coef[t], block, max_loci)
+        loci, pairs = candidate_pairs(pairwise_loci(main.coef[t], block, max_loci), scanned)
         cols = (loci[:, None] * block + np.arange(block)).ravel()
-        X = pairwise_features(feature_matrix(states[obs], n_states, coding, cols, mean32), np.arange(len(loci)), block)
+        X = pairwise_features(feature_matrix(states[obs], n_states, coding, cols, mean32), np.arange(len(loci)), block,
+                              pairs)
         fit = (lasso_cv(X, z[obs, t], n_alphas=n_alphas, folds=folds, seed=seed) if alphas is None else
                centred_lasso(X, z[obs, t], alphas[t]))
         k = len(cols)
         coef[t, cols], alpha[t] = fit.coef[:k], fit.alpha
         intercept[t] = fit.intercept - (fit.centre[:k] - main.centre[cols]) @ fit.coef[:k]
-        first, second = product_columns(len(loci), block)
+        first, second = product_columns(pairs, block)
         on = np.flatnonzero(fit.coef[k:])
-        pairs.append((t, cols[first[on]], cols[second[on]], fit.centre[k:][on], fit.coef[k:][on]))
-        log.info("pairwise lasso %s: %d loci, %d non-zero of %d coefficients", traits[t] if traits else t,
-                 len(loci), int((fit.coef != 0).sum()), fit.coef.size)
-    pair_coef = np.zeros((T, sum(len(p[4]) for p in pairs)))
+        terms.append((t, cols[first[on]], cols[second[on]], fit.centre[k:][on], fit.coef[k:][on]))
+        log.info("pairwise lasso %s: %d loci, %d candidate pairs (%d screened), %d non-zero of %d coefficients",
+                 traits[t] if traits else t, len(loci), len(pairs), len(scanned), int((fit.coef != 0).sum()),
+                 fit.coef.size)
+    pair_coef = np.zeros((T, sum(len(term[4]) for term in terms)))
     start = 0
-    for t, *_, values in pairs:
+    for t, *_, values in terms:
         pair_coef[t, start:start + len(values)] = values
         start += len(values)
-    return LinearPath(coef, intercept, main.centre, alpha, *(np.concatenate([p[i] for p in pairs]) for i in (1, 2, 3)),
+    return LinearPath(coef, intercept, main.centre, alpha, *(np.concatenate([term[i] for term in terms]) for i in (1, 2, 3)),
                       pair_coef)
 
 

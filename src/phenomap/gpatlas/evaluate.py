@@ -28,12 +28,14 @@ import pandas as pd
 from phenomap.errors import InputError
 from phenomap.gpatlas.baselines import (
     PAIRWISE_MAX_LOCI,
+    PAIRWISE_SCAN_PAIRS,
     LinearPath,
     fit_lasso_path,
     pairwise_baseline,
     ridge_baseline,
 )
 from phenomap.gpatlas.data import CODINGS, AtlasData, PhenotypeScaler, feature_matrix, feature_means
+from phenomap.gpatlas.epistasis import screen_table
 from phenomap.gpatlas.model import AtlasModel
 
 log = logging.getLogger(__name__)
@@ -96,17 +98,22 @@ class Baselines:
         The lasso (network coordinates, standardised traits) when lasso or pairwise ran.
     ridge_penalty : (T,) or None
         Leave-one-out-optimal ridge penalty of each trait.
+    epistasis : DataFrame or None
+        The screen of all locus pairs for product effects on the lasso's residual (training
+        samples), tested on the test samples (:func:`~phenomap.gpatlas.epistasis.screen_table`);
+        None without a lasso.
     """
 
     predictions: dict[str, np.ndarray]
     metrics: pd.DataFrame
     lasso: LinearPath | None
     ridge_penalty: np.ndarray | None
+    epistasis: pd.DataFrame | None
 
 
 def fit_baselines(data: AtlasData, is_test, *, coding: str = "onehot", baselines=BASELINES,
                   lasso_alphas: int = 20, lasso_folds: int = 5, seed: int = 0,
-                  lasso: LinearPath | None = None) -> Baselines:
+                  lasso: LinearPath | None = None, screen_pairs: int = PAIRWISE_SCAN_PAIRS) -> Baselines:
     """Ridge, lasso and pairwise lasso of every trait, fitted on the training samples: no network needed.
 
     The workflow's ``gpatlas_evaluate`` step calls this with the model's split and settings,
@@ -127,6 +134,8 @@ def fit_baselines(data: AtlasData, is_test, *, coding: str = "onehot", baselines
     lasso : LinearPath, optional
         A lasso already fitted on these training samples (standardised traits, network
         coordinates), used as the lasso baseline and to pick the pairwise loci.
+    screen_pairs : int
+        Pairs per trait in ``epistasis`` (0: no screen).
 
     Returns
     -------
@@ -161,9 +170,14 @@ def fit_baselines(data: AtlasData, is_test, *, coding: str = "onehot", baselines
     if "pairwise" in baselines:
         preds["pairwise"] = pairwise_baseline(*shape, z, train, lasso, mean=mean32, max_loci=PAIRWISE_MAX_LOCI,
                                               n_alphas=lasso_alphas, folds=lasso_folds, seed=seed, traits=data.traits)
+    epistasis = None
+    if lasso is not None:
+        additive = lasso.predict_states(data.states, data.n_states, coding, mean32)
+        epistasis = screen_table(data.states, data.n_states, z, additive, is_test, traits=data.traits,
+                                 loci=data.loci.ID.to_numpy(), top=screen_pairs)
     preds = {name: scaler.inverse(p) for name, p in preds.items()}
     metrics = metrics_table({k: v[is_test] for k, v in preds.items()}, data.phenotypes[is_test], data.traits)
-    return Baselines(preds, metrics, lasso, penalty)
+    return Baselines(preds, metrics, lasso, penalty, epistasis)
 
 
 PREDICTION_COLUMNS = {"pheno->pheno": "pheno_pred", "geno->pheno": "geno_pred", "ridge": "ridge",
@@ -171,7 +185,7 @@ PREDICTION_COLUMNS = {"pheno->pheno": "pheno_pred", "geno->pheno": "geno_pred", 
 
 
 def evaluate_model(model: AtlasModel, data: AtlasData, is_test, *, baselines=BASELINES, lasso_alphas: int = 20,
-                   lasso_folds: int = 5, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   lasso_folds: int = 5, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
     """Predictions of every sample and held-out metrics of a trained model and its baselines.
 
     Parameters
@@ -190,14 +204,18 @@ def evaluate_model(model: AtlasModel, data: AtlasData, is_test, *, baselines=BAS
         and a column per baseline (original scale).
     metrics : DataFrame
         :data:`METRIC_COLUMNS` of ``pheno->pheno``, ``geno->pheno`` and each baseline, on the test samples.
+    epistasis : DataFrame or None
+        :attr:`Baselines.epistasis` (None without the lasso or pairwise baseline).
     """
     is_test = check_split(is_test, len(data.states))
     model.check_traits(data.traits, source="phenotypes")
     preds = {"pheno->pheno": model.predict_pheno(data.phenotypes), "geno->pheno": model.predict_geno(data.states)}
+    epistasis = None
     if baselines:
         fitted = fit_baselines(data, is_test, coding=model.architecture.coding, baselines=baselines,
                                lasso_alphas=lasso_alphas, lasso_folds=lasso_folds, seed=seed)
         preds |= fitted.predictions
+        epistasis = fitted.epistasis
     metrics = metrics_table({k: v[is_test] for k, v in preds.items()}, data.phenotypes[is_test], data.traits)
     n, T = data.phenotypes.shape
     long = pd.DataFrame({
@@ -210,4 +228,4 @@ def evaluate_model(model: AtlasModel, data: AtlasData, is_test, *, baselines=BAS
             long[column] = preds[name].ravel()
     log.info("held-out median R2: %s", dict(zip(metrics.model[metrics.trait == "median"],
                                                  metrics.r2[metrics.trait == "median"].round(3))))
-    return long, metrics
+    return long, metrics, epistasis

@@ -50,6 +50,9 @@ class AtlasResult:
         and the baselines', original scale.
     metrics : DataFrame
         ``metrics.tsv``: held-out R², Pearson r and MAPE per model and trait.
+    epistasis : DataFrame or None
+        ``epistasis.tsv``: locus pairs screened for product effects on the training samples and
+        tested on the test samples (None without the lasso or pairwise baseline).
     importance, interactions, pairs : DataFrame or None
         ``importance.tsv``, ``interactions.tsv``, ``interaction_pairs.tsv`` (None when
         ``importance=False``).
@@ -62,6 +65,7 @@ class AtlasResult:
     geno_curve: pd.DataFrame
     predictions: pd.DataFrame
     metrics: pd.DataFrame
+    epistasis: pd.DataFrame | None
     importance: pd.DataFrame | None
     interactions: pd.DataFrame | None
     pairs: pd.DataFrame | None
@@ -145,11 +149,11 @@ def fit_atlas(genotypes, phenotypes, *, samples=None, loci=None, traits=None, se
     geno_curve = train_geno_tier(model, data, is_test, settings, seed=seed + 2, device=dev)
     model.pheno.cpu()
     model.geno.cpu()
-    predictions, metrics = evaluate_model(model, data, is_test, baselines=baselines,
-                                          lasso_alphas=settings.lasso_alphas, lasso_folds=settings.lasso_folds,
-                                          seed=seed + 2)
+    predictions, metrics, epistasis = evaluate_model(model, data, is_test, baselines=baselines,
+                                                     lasso_alphas=settings.lasso_alphas,
+                                                     lasso_folds=settings.lasso_folds, seed=seed + 2)
     tables = (None, None, None)
     if importance:
         tables = importance_tables(model, data, is_test, top_pairs=top_pairs, device=dev, **(vida or {}))
         model.geno.cpu()
-    return AtlasResult(data, is_test, model, pheno_curve, geno_curve, predictions, metrics, *tables)
+    return AtlasResult(data, is_test, model, pheno_curve, geno_curve, predictions, metrics, epistasis, *tables)

@@ -12,6 +12,9 @@ Outputs of one cohort (``results/<cohort>/gpatlas/``):
   column per configured baseline);
 - ``metrics.tsv``: ``model trait n r2 pearson_r mape`` on the test samples, models
   ``pheno->pheno``, ``geno->pheno``, ``ridge``, ``lasso``, ``pairwise``, plus a ``median`` row per model;
+- ``epistasis.tsv``: ``ID_A ID_B trait screen_score p_test q_test``: per trait the locus pairs whose
+  product best explains the lasso's residual on the training samples, tested on the test samples
+  (:func:`~phenomap.gpatlas.epistasis.screen_table`; empty without the lasso or pairwise baseline);
 - ``importance.tsv``: per locus ``CHROM ID POS A1 A2 rank importance best_state anova_log10p
   importance_<trait>…`` (ablation on the test samples; best_state = A1 copies of the most
   important allele state; anova_log10p = max over traits of the marginal ANOVA on the
@@ -33,6 +36,7 @@ import torch
 
 from phenomap.device import pick
 from phenomap.gpatlas.data import AtlasData, load_atlas_data, read_split, split_samples
+from phenomap.gpatlas.epistasis import SCREEN_COLUMNS
 from phenomap.gpatlas.evaluate import BASELINES, evaluate_model
 from phenomap.gpatlas.importance import importance_tables
 from phenomap.gpatlas.model import AtlasModel
@@ -89,19 +93,29 @@ def _summarise_tier(tier: int, data: AtlasData, is_test: np.ndarray, curve: pd.D
 
 
 def run_evaluation(bfile: str, pheno: str, *, traits, split: str, model: str, out_predictions: str,
-                   out_metrics: str, baselines=BASELINES, lasso_alphas: int = 20, lasso_folds: int = 5,
-                   seed: int = 0, threads: int = 1, chunk: int = 4096) -> pd.DataFrame:
-    """Predictions of every sample and held-out metrics of the model and its baselines
-    (:func:`~phenomap.gpatlas.evaluate.evaluate_model`, whose lasso folds use the tier-2 seed, ``seed + 2``)."""
+                   out_metrics: str, out_epistasis: str, baselines=BASELINES, lasso_alphas: int = 20,
+                   lasso_folds: int = 5, seed: int = 0, threads: int = 1, chunk: int = 4096) -> pd.DataFrame:
+    """Predictions of every sample, held-out metrics of the model and its baselines, and the epistasis
+    screen (:func:`~phenomap.gpatlas.evaluate.evaluate_model`, whose lasso folds use the tier-2 seed,
+    ``seed + 2``)."""
     configure_torch(threads)
     data, is_test = _data_and_split(bfile, pheno, traits, split, chunk)
     atlas = AtlasModel.load(model)
     atlas.check_loci(data.loci, source=f"genotypes {bfile}")
     atlas.check_traits(data.traits, source=f"phenotype file {pheno}")
-    predictions, metrics = evaluate_model(atlas, data, is_test, baselines=baselines, lasso_alphas=lasso_alphas,
-                                          lasso_folds=lasso_folds, seed=seed + 2)
+    predictions, metrics, epistasis = evaluate_model(atlas, data, is_test, baselines=baselines,
+                                                     lasso_alphas=lasso_alphas, lasso_folds=lasso_folds, seed=seed + 2)
     write_tsv(predictions, out_predictions)
     write_tsv(metrics, out_metrics)
+    if epistasis is None:
+        epistasis = pd.DataFrame(columns=list(SCREEN_COLUMNS))
+    else:
+        confirmed = epistasis[epistasis.q_test < 0.05]
+        log.info("epistasis screen: %d of %d screened pairs confirmed on the test samples (q < 0.05)%s",
+                 len(confirmed), len(epistasis),
+                 "" if confirmed.empty else f"; first {confirmed.ID_A.iloc[0]} x {confirmed.ID_B.iloc[0]} "
+                                            f"({confirmed.trait.iloc[0]}, p {confirmed.p_test.iloc[0]:.2g})")
+    write_tsv(epistasis, out_epistasis)
     r2 = metrics[metrics.trait == "median"].set_index("model").r2
     best = r2.drop(["pheno->pheno", "geno->pheno"]).idxmax() if len(r2) > 2 else None
     rule_summary(f"{int(is_test.sum()):,} held-out samples x {len(data.traits)} traits",
