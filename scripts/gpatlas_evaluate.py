@@ -16,6 +16,7 @@ with rule_logging(snakemake.log[0]):
         baselines=snakemake.params.baselines,
         lasso_alphas=snakemake.params.lasso_alphas,
         lasso_folds=snakemake.params.lasso_folds,
+        screen_pairs=snakemake.params.screen_pairs,
         seed=snakemake.params.seed,
         threads=snakemake.threads,
     )

@@ -6,11 +6,15 @@ import numpy as np
 import pytest
 from scipy import stats
 from sklearn.metrics import roc_auc_score
+from gpatlas_helpers import make_planted
 
+from phenomap.errors import InputError
 from phenomap.gpatlas import epistasis
 from phenomap.gpatlas.baselines import candidate_pairs, fit_lasso_path, pairwise_features, pairwise_path
 from phenomap.gpatlas.data import feature_means
 from phenomap.gpatlas.epistasis import centred_counts, pair_auc, product_pvalues, screen_table, top_product_pairs
+from phenomap.gpatlas.evaluate import fit_baselines
+from phenomap.gpatlas.train import Settings
 
 
 def test_centred_counts__missing_calls_take_the_observed_mean():
@@ -138,3 +142,14 @@ def test_screen_table__finds_the_planted_pair_on_training_samples_and_confirms_i
     assert first.q_test < 1e-3
     assert table.p_test.notna().all()  # also where the background is one locus's main effect (trait t2)
     assert (table.q_test.iloc[1:] > 0.05).all()  # nothing else is confirmed on the test samples
+
+
+def test_screen_pairs__zero_turns_the_screen_off_and_a_negative_count_is_refused():
+    data = make_planted(n=120)
+    is_test = np.arange(120) >= 90
+    off = fit_baselines(data, is_test, baselines=("lasso",), lasso_alphas=5, lasso_folds=3, screen_pairs=0)
+    on = fit_baselines(data, is_test, baselines=("lasso",), lasso_alphas=5, lasso_folds=3, screen_pairs=4)
+    assert off.epistasis is None
+    assert len(on.epistasis) == 4 * len(data.traits)
+    with pytest.raises(InputError, match="screen_pairs = -1"):
+        Settings(screen_pairs=-1)

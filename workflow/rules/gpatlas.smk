@@ -7,7 +7,7 @@ GPATLAS = config["gpatlas"]
 GPATLAS_SETTINGS = [
     "variant", "coding", "hidden", "latent", "batch_size", "pheno_epochs", "geno_epochs", "learning_rate",
     "pheno_noise", "geno_noise", "l1", "l2", "decoder_lr", "validation_fraction", "lasso_alphas", "lasso_folds",
-    "path_folds", "paths",
+    "path_folds", "paths", "screen_pairs",
 ]
 GPATLAS_SEED = config["seed"] + SEED_OFFSETS["gpatlas"]
 GPATLAS_TRAINING = {k: GPATLAS[k] for k in GPATLAS_SETTINGS}
@@ -91,6 +91,7 @@ rule gpatlas_evaluate:
         baselines=GPATLAS["baselines"],
         lasso_alphas=GPATLAS["lasso_alphas"],
         lasso_folds=GPATLAS["lasso_folds"],
+        screen_pairs=GPATLAS["screen_pairs"],
         seed=GPATLAS_SEED,
     threads: GPATLAS["threads"]
     log:

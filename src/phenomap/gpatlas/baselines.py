@@ -620,25 +620,28 @@ def pairwise_path(states: np.ndarray, n_states: int, coding: str, z: np.ndarray,
 
 
 def pairwise_baseline(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, train: np.ndarray,
-                      main: LinearPath, *, mean: np.ndarray | None = None, max_loci: int = 40, n_alphas: int = 20,
-                      folds: int = 5, seed: int = 0, traits=None) -> np.ndarray:
+                      main: LinearPath, *, mean: np.ndarray | None = None, max_loci: int = 40,
+                      scan_pairs: int = PAIRWISE_SCAN_PAIRS, n_alphas: int = 20, folds: int = 5, seed: int = 0,
+                      traits=None) -> np.ndarray:
     """Pairwise-lasso predictions (n, T) of every sample (:func:`pairwise_path` on the training rows
     ``train`` (r,)), the loci chosen by the lasso ``main`` already fitted on them.
 
     ``states`` (n, m), ``z`` (n, T) standardised with NaN for missing, ``mean`` (F,) float32
     training feature means (dosage imputation; default ``main.centre``).
     """
-    path = pairwise_path(states[train], n_states, coding, z[train], main, max_loci=max_loci, n_alphas=n_alphas,
-                         folds=folds, seed=seed, traits=traits)
+    path = pairwise_path(states[train], n_states, coding, z[train], main, max_loci=max_loci, scan_pairs=scan_pairs,
+                         n_alphas=n_alphas, folds=folds, seed=seed, traits=traits)
     return path.predict_states(states, n_states, coding, main.centre.astype(np.float32) if mean is None else mean)
 
 
 def fit_paths(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, *, mean: np.ndarray, kinds=PATHS,
               n_alphas: int = 20, folds: int = 5, seed: int = 0, traits=None,
-              penalties: dict[str, np.ndarray] | None = None) -> dict[str, LinearPath]:
+              penalties: dict[str, np.ndarray] | None = None,
+              scan_pairs: int = PAIRWISE_SCAN_PAIRS) -> dict[str, LinearPath]:
     """The paths ``kinds`` (subset of :data:`PATHS`) of standardised traits ``z`` (n, T) on the samples
     ``states`` (n, m), each centred on ``mean`` (F,), their feature means; in :data:`PATHS` order.
-    The pairwise lasso's loci come from the lasso, fitted once for both. ``penalties`` maps a kind
+    The pairwise lasso's loci come from the lasso, fitted once for both, and its screened pairs
+    (``scan_pairs`` per trait, :func:`pairwise_path`). ``penalties`` maps a kind
     to its (T,) fixed penalties (e.g. the ``alpha`` of a path fitted before); kinds without one
     choose theirs (ridge: leave-one-out, lasso and pairwise: K-fold CV)."""
     fixed = penalties or {}
@@ -652,22 +655,25 @@ def fit_paths(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, *, 
             out["lasso"] = lasso
         if "pairwise" in kinds:
             out["pairwise"] = pairwise_path(states, n_states, coding, z, lasso, max_loci=PAIRWISE_MAX_LOCI,
-                                            n_alphas=n_alphas, folds=folds, seed=seed, traits=traits,
-                                            alphas=fixed.get("pairwise"))
+                                            scan_pairs=scan_pairs, n_alphas=n_alphas, folds=folds, seed=seed,
+                                            traits=traits, alphas=fixed.get("pairwise"))
     return out
 
 
 def out_of_fold(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, paths: dict[str, LinearPath], *,
-                mean: np.ndarray, folds: int = 5, seed: int = 0) -> dict[str, np.ndarray]:
+                mean: np.ndarray, folds: int = 5, seed: int = 0,
+                scan_pairs: int = PAIRWISE_SCAN_PAIRS) -> dict[str, np.ndarray]:
     """K-fold out-of-fold predictions (n, T) of each path kind of ``paths``, fitted on ``states`` (n, m)
     and ``z`` (n, T, NaN = missing): every sample is predicted once, by the kind refitted on the other
     folds (``KFold(folds, shuffle=True, random_state=seed)``) at the penalties of ``paths`` (each
     trait's ``alpha``), so each fold refits the coefficients and the pairwise lasso's loci but not the
-    penalties. ``mean`` (F,): the paths' centre (float32 of it imputes missing dosages)."""
+    penalties. ``mean`` (F,): the paths' centre (float32 of it imputes missing dosages); ``scan_pairs``
+    as :func:`fit_paths`."""
     penalties = {kind: path.alpha for kind, path in paths.items()}
     out = {kind: np.full(z.shape, np.nan) for kind in paths}
     for fit, held in KFold(folds, shuffle=True, random_state=seed).split(states):
-        refit = fit_paths(states[fit], n_states, coding, z[fit], mean=mean, kinds=tuple(paths), penalties=penalties)
+        refit = fit_paths(states[fit], n_states, coding, z[fit], mean=mean, kinds=tuple(paths), penalties=penalties,
+                          scan_pairs=scan_pairs)
         for kind, path in refit.items():
             out[kind][held] = path.predict_states(states[held], n_states, coding, mean.astype(np.float32))
     return out

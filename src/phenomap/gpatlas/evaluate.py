@@ -101,7 +101,7 @@ class Baselines:
     epistasis : DataFrame or None
         The screen of all locus pairs for product effects on the lasso's residual (training
         samples), tested on the test samples (:func:`~phenomap.gpatlas.epistasis.screen_table`);
-        None without a lasso.
+        None without a lasso or with ``screen_pairs`` 0.
     """
 
     predictions: dict[str, np.ndarray]
@@ -135,7 +135,8 @@ def fit_baselines(data: AtlasData, is_test, *, coding: str = "onehot", baselines
         A lasso already fitted on these training samples (standardised traits, network
         coordinates), used as the lasso baseline and to pick the pairwise loci.
     screen_pairs : int
-        Pairs per trait in ``epistasis`` (0: no screen).
+        Pairs per trait screened for a product effect: candidates of the pairwise lasso and rows of
+        ``epistasis`` (0: no screen).
 
     Returns
     -------
@@ -169,9 +170,10 @@ def fit_baselines(data: AtlasData, is_test, *, coding: str = "onehot", baselines
         preds["lasso"] = lasso.predict(feature_matrix(*shape, used, mean32), used)
     if "pairwise" in baselines:
         preds["pairwise"] = pairwise_baseline(*shape, z, train, lasso, mean=mean32, max_loci=PAIRWISE_MAX_LOCI,
-                                              n_alphas=lasso_alphas, folds=lasso_folds, seed=seed, traits=data.traits)
+                                              scan_pairs=screen_pairs, n_alphas=lasso_alphas, folds=lasso_folds,
+                                              seed=seed, traits=data.traits)
     epistasis = None
-    if lasso is not None:
+    if lasso is not None and screen_pairs > 0:
         additive = lasso.predict_states(data.states, data.n_states, coding, mean32)
         epistasis = screen_table(data.states, data.n_states, z, additive, is_test, traits=data.traits,
                                  loci=data.loci.ID.to_numpy(), top=screen_pairs)
@@ -185,7 +187,7 @@ PREDICTION_COLUMNS = {"pheno->pheno": "pheno_pred", "geno->pheno": "geno_pred", 
 
 
 def evaluate_model(model: AtlasModel, data: AtlasData, is_test, *, baselines=BASELINES, lasso_alphas: int = 20,
-                   lasso_folds: int = 5, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+                   lasso_folds: int = 5, screen_pairs: int = PAIRWISE_SCAN_PAIRS, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
     """Predictions of every sample and held-out metrics of a trained model and its baselines.
 
     Parameters
@@ -194,7 +196,7 @@ def evaluate_model(model: AtlasModel, data: AtlasData, is_test, *, baselines=BAS
         Both tiers trained, on ``data``'s loci and traits.
     data : AtlasData
     is_test : (n,) bool
-    baselines, lasso_alphas, lasso_folds, seed :
+    baselines, lasso_alphas, lasso_folds, screen_pairs, seed :
         As :func:`fit_baselines` (``seed``: the tier-2 seed, whose folds the model's paths used).
 
     Returns
@@ -213,7 +215,8 @@ def evaluate_model(model: AtlasModel, data: AtlasData, is_test, *, baselines=BAS
     epistasis = None
     if baselines:
         fitted = fit_baselines(data, is_test, coding=model.architecture.coding, baselines=baselines,
-                               lasso_alphas=lasso_alphas, lasso_folds=lasso_folds, seed=seed)
+                               lasso_alphas=lasso_alphas, lasso_folds=lasso_folds, seed=seed,
+                               screen_pairs=screen_pairs)
         preds |= fitted.predictions
         epistasis = fitted.epistasis
     metrics = metrics_table({k: v[is_test] for k, v in preds.items()}, data.phenotypes[is_test], data.traits)

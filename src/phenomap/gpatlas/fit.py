@@ -151,7 +151,8 @@ def fit_atlas(genotypes, phenotypes, *, samples=None, loci=None, traits=None, se
     model.geno.cpu()
     predictions, metrics, epistasis = evaluate_model(model, data, is_test, baselines=baselines,
                                                      lasso_alphas=settings.lasso_alphas,
-                                                     lasso_folds=settings.lasso_folds, seed=seed + 2)
+                                                     lasso_folds=settings.lasso_folds,
+                                                     screen_pairs=settings.screen_pairs, seed=seed + 2)
     tables = (None, None, None)
     if importance:
         tables = importance_tables(model, data, is_test, top_pairs=top_pairs, device=dev, **(vida or {}))
