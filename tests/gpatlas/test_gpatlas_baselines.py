@@ -8,10 +8,10 @@ import torch
 from sklearn.linear_model import Lasso, Ridge, RidgeCV
 
 from phenomap.gpatlas.baselines import (
-    RIDGE_ALPHAS, FoldDesign, fit_lasso_path, lasso_cv, lasso_path, observed_groups, pairwise_features,
-    pairwise_lasso, pairwise_loci, ridge_baseline, ridge_predict,
+    RIDGE_ALPHAS, FoldDesign, fit_lasso_path, lasso_cv, lasso_path, pairwise_features, pairwise_lasso, pairwise_loci,
+    ridge_baseline, ridge_predict,
 )
-from phenomap.gpatlas.data import encode, feature_means, linear_columns
+from phenomap.gpatlas.data import encode, feature_means, linear_columns, observed_groups
 from phenomap.gpatlas.evaluate import metrics_table, trait_metrics
 
 

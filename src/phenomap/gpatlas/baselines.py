@@ -40,7 +40,7 @@ from sklearn.linear_model import enet_path
 from sklearn.model_selection import KFold
 from tqdm.auto import tqdm
 
-from phenomap.gpatlas.data import feature_matrix, linear_columns
+from phenomap.gpatlas.data import feature_matrix, linear_columns, observed_groups
 from phenomap.gpatlas.epistasis import centred_counts, top_product_pairs
 
 log = logging.getLogger(__name__)
@@ -161,19 +161,6 @@ class LinearPath:
             pair_coef.append(block)
         return LinearPath(coef, intercept, self.centre, alpha, np.concatenate(pair_a), np.concatenate(pair_b),
                           np.concatenate(pair_centre), np.concatenate(pair_coef, axis=1))
-
-
-def observed_groups(z: np.ndarray) -> list[tuple[np.ndarray, list[int]]]:
-    """Traits grouped by the samples where they are observed.
-
-    ``z`` (n, T) with NaN for missing. Returns [(observed (n,) bool, [trait indices])], one
-    entry per distinct pattern, in order of each pattern's first trait.
-    """
-    groups: dict[bytes, tuple[np.ndarray, list[int]]] = {}
-    for t in range(z.shape[1]):
-        observed = ~np.isnan(z[:, t])
-        groups.setdefault(np.packbits(observed).tobytes(), (observed, []))[1].append(t)
-    return list(groups.values())
 
 
 def ridge_dual(K_train: np.ndarray, Y: np.ndarray, alphas: np.ndarray = RIDGE_ALPHAS, *,

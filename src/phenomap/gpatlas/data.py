@@ -504,3 +504,16 @@ def feature_means(states: np.ndarray, n_states: int, coding: str, *, chunk: int 
         for s in range(n_states):
             out[start:start + chunk, s] = (block == s).sum(axis=0)
     return (out / n).ravel()
+
+
+def observed_groups(z: np.ndarray) -> list[tuple[np.ndarray, list[int]]]:
+    """Traits grouped by the samples where they are observed.
+
+    ``z`` (n, T) with NaN for missing. Returns [(observed (n,) bool, [trait indices])], one
+    entry per distinct pattern, in order of each pattern's first trait.
+    """
+    groups: dict[bytes, tuple[np.ndarray, list[int]]] = {}
+    for t in range(z.shape[1]):
+        observed = ~np.isnan(z[:, t])
+        groups.setdefault(np.packbits(observed).tobytes(), (observed, []))[1].append(t)
+    return list(groups.values())

@@ -10,8 +10,9 @@ residual after its additive path and x the centred allele counts:
 
 which is about chi-square with 1 df for a pair without interaction (main effects the path
 missed, and the correlation of a product with its own factors, can inflate it: it ranks
-candidates, it is not a p-value). Pairs in strong LD are left out (:data:`MAX_PAIR_R2`). All pairs' sums are two matrix products, X^T diag(r) X and
-(X*X)^T (X*X), taken ``block`` loci at a time: O(m^2 n) time, O(block * m) memory.
+candidates, it is not a p-value). Pairs in strong LD are left out (:data:`MAX_PAIR_R2`). All
+pairs' sums are matrix products, X^T diag(r) X per trait and (X*X)^T (X*X) shared by the traits,
+taken in blocks of loci: O(m^2 n) time, O(:data:`BLOCK_SCORES`) memory.
 """
 
 from __future__ import annotations
@@ -22,11 +23,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from phenomap.gpatlas.data import observed_groups
+
 #: allele-state panels whose codes are allele counts (haploid 0/1, diploid 0/1/2); others are not screened
 MAX_COUNT_STATES = 3
 #: pairs of loci in stronger LD (r² of their counts) are not screened: their product is close to one
 #: locus's squared count, a dominance term of that locus rather than an interaction of two
 MAX_PAIR_R2 = 0.8
+#: screen blocks hold at most this many scores (traits x loci x loci of the block) at once
+BLOCK_SCORES = 2**24
 #: columns of :func:`screen_table` (``epistasis.tsv``)
 SCREEN_COLUMNS = ("ID_A", "ID_B", "trait", "screen_score", "p_test", "q_test")
 
@@ -45,15 +50,11 @@ def centred_counts(states: np.ndarray, n_states: int) -> np.ndarray | None:
     return counts
 
 
-#: screen blocks hold at most this many scores (traits x loci x loci of the block) at once
-BLOCK_SCORES = 2**24
-
-
 def product_scores(counts: np.ndarray, residuals: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Screen scores S_ab (module docstring) of loci ``rows`` (c,) against every locus, for each trait:
-    (T, c, m) float64, 0 where the product is constant or the two loci are in LD r² >= :data:`MAX_PAIR_R2`.
-    ``counts`` (n, m) centred allele counts,
-    ``residuals`` (n, T) residuals of traits observed on all n samples."""
+    (T, c, m) float64, 0 where the product is constant or the two loci are in LD r² >=
+    :data:`MAX_PAIR_R2`. ``counts`` (n, m) centred allele counts, ``residuals`` (n, T) residuals of
+    traits observed on all n samples."""
     r = (residuals - residuals.mean(axis=0)).astype(np.float32)
     denominator = (counts[:, rows] ** 2).T @ counts**2  # shared by the traits
     sums = np.sum(counts**2, axis=0, dtype=np.float64)
@@ -85,7 +86,7 @@ def top_product_pairs(counts: np.ndarray, residuals: np.ndarray, top: int) -> li
     """
     m = counts.shape[1]
     best = [(np.zeros((0, 2), np.int64), np.zeros(0)) for _ in range(residuals.shape[1])]
-    for observed, traits in _observed_groups(residuals):
+    for observed, traits in observed_groups(residuals):
         for rows in _blocks(counts, len(traits)):
             scores = product_scores(counts[observed], residuals[observed][:, traits], rows)
             scores[:, np.arange(m)[None, :] <= rows[:, None]] = -1.0  # each pair once, a < b
@@ -106,7 +107,7 @@ def pair_auc(counts: np.ndarray, residuals: np.ndarray, positive: np.ndarray) ->
     ``residuals`` (n, T), NaN = trait not observed (each trait screened on its own samples)."""
     m = counts.shape[1]
     positive = np.unique(np.sort(np.asarray(positive).reshape(-1, 2), axis=1), axis=0)
-    groups = _observed_groups(residuals)
+    groups = observed_groups(residuals)
 
     def combined(rows):
         return np.max([product_scores(counts[o], residuals[o][:, traits], rows).max(axis=0) for o, traits in groups],
@@ -122,15 +123,6 @@ def pair_auc(counts: np.ndarray, residuals: np.ndarray, positive: np.ndarray) ->
         negatives_above += (score[None, :] > target[:, None]).sum(axis=1)
         negatives_above += 0.5 * (score[None, :] == target[:, None]).sum(axis=1)
     return float(1 - negatives_above.mean() / (m * (m - 1) // 2 - len(positive)))
-
-
-def _observed_groups(z: np.ndarray) -> list[tuple[np.ndarray, list[int]]]:
-    """Traits grouped by the samples where they are observed: [(observed (n,) bool, [trait indices])]."""
-    groups: dict[bytes, tuple[np.ndarray, list[int]]] = {}
-    for t in range(z.shape[1]):
-        observed = ~np.isnan(z[:, t])
-        groups.setdefault(np.packbits(observed).tobytes(), (observed, []))[1].append(t)
-    return list(groups.values())
 
 
 def product_pvalues(states: np.ndarray, z: np.ndarray, background: np.ndarray, pairs: np.ndarray) -> np.ndarray:
