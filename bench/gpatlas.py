@@ -456,7 +456,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--device", default="cpu", help="auto | cpu | cuda")
     parser.add_argument("--lasso-folds", type=int, default=5)
-    parser.add_argument("--path-folds", type=int, default=5, help="inner CV folds of the improved model's path choice")
+    parser.add_argument("--path-folds", type=int, default=10, help="inner CV folds of the improved model's path choice")
     parser.add_argument("--mice-epochs", type=int, default=50, help="epochs of each tier on the mice")
     parser.add_argument("--datasets", default="paper,toy,mice", help="comma-separated: paper, toy, mice")
     parser.add_argument("--variants", default="faithful,improved", help="paper and toy (the mice: improved only)")

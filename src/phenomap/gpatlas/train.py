@@ -108,7 +108,7 @@ class Settings:
     validation_fraction: float = 0.15
     lasso_alphas: int = 20
     lasso_folds: int = 5
-    path_folds: int = 5
+    path_folds: int = 10
     paths: tuple[str, ...] = PATHS
     screen_pairs: int = PAIRWISE_SCAN_PAIRS
 
