@@ -17,11 +17,18 @@ from phenomap.gpatlas.evaluate import fit_baselines
 from phenomap.gpatlas.train import Settings
 
 
-def test_centred_counts__missing_calls_take_the_observed_mean():
+def test_centred_counts__missing_calls_take_the_observed_mean_and_rare_loci_are_left_out():
     states = np.array([[0, 2], [1, -1], [2, 1], [1, 0]], dtype=np.int8)
     counts = centred_counts(states, 3)
     np.testing.assert_allclose(counts, [[-1, 1], [0, 0], [1, 0], [0, -1]])
     assert centred_counts(np.array([[0, 3]], dtype=np.int8), 4) is None  # codes are not counts
+    rare = np.zeros((30, 3), dtype=np.int8)
+    rare[0, 0] = 1          # diploid MAF 1/60 < 0.05: not screened
+    rare[:4, 1] = 1         # 4/60 = 0.067: screened
+    rare[:1, 2] = 1         # haploid panel below: 1/30 < 0.05
+    counts = centred_counts(rare, 3)
+    assert not counts[:, 0].any() and counts[:, 1].any()
+    assert not centred_counts(rare[:, [2]], 2).any()
 
 
 def brute_force_scores(counts: np.ndarray, residual: np.ndarray) -> dict[tuple[int, int], float]:

@@ -10,7 +10,8 @@ residual after its additive path and x the centred allele counts:
 
 which is about chi-square with 1 df for a pair without interaction (main effects the path
 missed, and the correlation of a product with its own factors, can inflate it: it ranks
-candidates, it is not a p-value). Pairs in strong LD are left out (:data:`MAX_PAIR_R2`). All
+candidates, it is not a p-value). Pairs in strong LD (:data:`MAX_PAIR_R2`) and rare loci
+(:data:`MIN_SCREEN_MAF`) are left out. All
 pairs' sums are matrix products, X^T diag(r) X per trait and (X*X)^T (X*X) shared by the traits,
 taken in blocks of loci: O(m^2 n) time, O(:data:`BLOCK_SCORES`) memory.
 """
@@ -27,6 +28,9 @@ from phenomap.gpatlas.data import observed_groups
 
 #: allele-state panels whose codes are allele counts (haploid 0/1, diploid 0/1/2); others are not screened
 MAX_COUNT_STATES = 3
+#: loci with a rarer minor allele are not screened: a product with one rests on a handful of carriers,
+#: its score is unstable and it can seldom be tested on the held-out samples
+MIN_SCREEN_MAF = 0.05
 #: pairs of loci in stronger LD (r² of their counts) are not screened: their product is close to one
 #: locus's squared count, a dominance term of that locus rather than an interaction of two
 MAX_PAIR_R2 = 0.8
@@ -38,15 +42,19 @@ SCREEN_COLUMNS = ("ID_A", "ID_B", "trait", "screen_score", "p_test", "q_test")
 
 def centred_counts(states: np.ndarray, n_states: int) -> np.ndarray | None:
     """(n, m) float32 allele counts of ``states`` (n, m) int8 (-1 missing) centred on their observed
-    mean (a missing call becomes 0, the mean); None for panels whose codes are not counts
-    (``n_states`` > :data:`MAX_COUNT_STATES`)."""
+    mean (a missing call becomes 0, the mean), and 0 throughout for loci with a minor allele
+    frequency below :data:`MIN_SCREEN_MAF` (never screened); None for panels whose codes are not
+    counts (``n_states`` > :data:`MAX_COUNT_STATES`)."""
     if n_states > MAX_COUNT_STATES:
         return None
     counts = states.astype(np.float32)
     missing = states < 0
     counts[missing] = np.nan
-    counts -= np.nanmean(counts, axis=0) if missing.any() else counts.mean(axis=0)
+    mean = np.nanmean(counts, axis=0) if missing.any() else counts.mean(axis=0)
+    frequency = mean / (n_states - 1)  # A1 count over ploidy (2 for diploid, 1 for haploid panels)
+    counts -= mean
     counts[missing] = 0.0
+    counts[:, np.minimum(frequency, 1 - frequency) < MIN_SCREEN_MAF] = 0.0
     return counts
 
 
