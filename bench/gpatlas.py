@@ -75,7 +75,7 @@ from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from phenomap.device import pick
-from phenomap.gpatlas.baselines import PAIRWISE_SCAN_PAIRS, RIDGE_ALPHAS
+from phenomap.gpatlas.baselines import PAIRWISE_SCREEN_PAIRS, RIDGE_ALPHAS
 from phenomap.gpatlas.data import (
     AtlasData,
     PhenotypeScaler,
@@ -171,7 +171,7 @@ def screen_detection(data, is_test: np.ndarray, baselines, planted: np.ndarray |
     residual = z - baselines.lasso.predict_states(data.states[train], data.n_states, "onehot", mean32)
     counts = centred_counts(data.states[train], data.n_states)
     start = time.perf_counter()
-    top_product_pairs(counts, residual, PAIRWISE_SCAN_PAIRS)
+    top_product_pairs(counts, residual, PAIRWISE_SCREEN_PAIRS)
     confirmed = baselines.epistasis[baselines.epistasis.q_test < 0.05]
     row = {"model": "epistasis screen", "trait": "median", "pairs_reported_q05": len(confirmed),
            "screen_s_per_fit": time.perf_counter() - start}

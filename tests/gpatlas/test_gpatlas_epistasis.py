@@ -85,7 +85,8 @@ def test_pairwise_path__finds_a_product_without_main_effects_only_with_the_scree
     assert main.coef[0].reshape(m, 3)[[3, 17]].max() - main.coef[0].reshape(m, 3)[[3, 17]].min() < 0.05
 
     def fit(scan):
-        path = pairwise_path(states[train], 3, "onehot", z[train], main, scan_pairs=scan, n_alphas=15, folds=4, seed=0)
+        path = pairwise_path(states[train], 3, "onehot", z[train], main, screen_pairs=scan, n_alphas=15, folds=4,
+                             seed=0)
         pred = path.predict_states(states[test], 3, "onehot", mean.astype(np.float32))[:, 0]
         pairs = set(zip((path.pair_a // 3).tolist(), (path.pair_b // 3).tolist()))
         return pairs, 1 - np.mean((pred - z[test, 0]) ** 2) / np.var(z[test, 0])

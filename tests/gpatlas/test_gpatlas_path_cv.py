@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.linear_model import Lasso, Ridge
 from sklearn.model_selection import KFold
 
-from phenomap.gpatlas.baselines import PAIRWISE_SCAN_PAIRS, fit_paths, out_of_fold, pairwise_features
+from phenomap.gpatlas.baselines import PAIRWISE_SCREEN_PAIRS, fit_paths, out_of_fold, pairwise_features
 from phenomap.gpatlas.data import feature_matrix, feature_means
 from phenomap.gpatlas.train import richer_choice
 
@@ -38,7 +38,7 @@ def brute_force_out_of_fold(X, z, penalties, folds, seed) -> dict[str, np.ndarra
 def test_out_of_fold_choice__equals_a_brute_force_loop_over_folds_with_sklearn(rng):
     # trait 0: a planted pair (product of two loci's dosages); trait 1: additive; trait 2: noise
     n, m, folds, seed = 240, 10, 5, 3
-    assert m * (m - 1) // 2 <= PAIRWISE_SCAN_PAIRS
+    assert m * (m - 1) // 2 <= PAIRWISE_SCREEN_PAIRS
     states = rng.integers(0, 3, size=(n, m)).astype(np.int8)
     d = states.astype(float)
     z = np.column_stack([1.5 * d[:, 1] * d[:, 4] + rng.normal(size=n),

@@ -39,7 +39,7 @@ def test_pairwise_path__predicts_as_the_pairwise_lasso(rng):
     main = fit_lasso_path(states, 3, "onehot", y[:, None], mean=mean, n_alphas=10, folds=3, seed=1)
     expected = pairwise_lasso(x, y, block=3, main_coef=main.coef[0], n_alphas=10, folds=3, seed=1).predict(x)
     # without the screen of all pairs the candidates are the lasso's loci, as pairwise_lasso's
-    path = pairwise_path(states, 3, "onehot", y[:, None], main, scan_pairs=0, n_alphas=10, folds=3, seed=1)
+    path = pairwise_path(states, 3, "onehot", y[:, None], main, screen_pairs=0, n_alphas=10, folds=3, seed=1)
     assert len(path.pair_a) > 0
     np.testing.assert_allclose(path.predict_states(states, 3, "onehot", mean.astype(np.float32))[:, 0], expected,
                                rtol=1e-5, atol=1e-5)

@@ -51,7 +51,7 @@ PATHS = ("ridge", "lasso", "pairwise")
 #: pairwise lasso: interactions among at most this many of the lasso's loci (largest effects)
 PAIRWISE_MAX_LOCI = 40
 #: pairwise lasso: also the products of this many pairs of all loci screened on the lasso's residual
-PAIRWISE_SCAN_PAIRS = 50
+PAIRWISE_SCREEN_PAIRS = 50
 
 
 @dataclass(frozen=True)
@@ -558,14 +558,14 @@ def candidate_pairs(main_loci: np.ndarray, scanned: np.ndarray) -> tuple[np.ndar
 
 
 def pairwise_path(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, main: LinearPath, *,
-                  max_loci: int = 40, scan_pairs: int = PAIRWISE_SCAN_PAIRS, n_alphas: int = 20, folds: int = 5,
+                  max_loci: int = 40, screen_pairs: int = PAIRWISE_SCREEN_PAIRS, n_alphas: int = 20, folds: int = 5,
                   seed: int = 0, traits=None, alphas: np.ndarray | None = None) -> LinearPath:
     """Per-trait pairwise lasso of standardised traits as a :class:`LinearPath`.
 
     ``states`` (n, m) the samples to fit on, ``z`` (n, T) NaN = missing, ``main`` the lasso already
     fitted on them (its ``centre`` (F,) is the path's, and imputes missing dosages). Per trait, the
     candidate products are every pair of the lasso's ``max_loci`` strongest loci
-    (:func:`pairwise_loci`, as :func:`pairwise_lasso`) and the ``scan_pairs`` pairs of all loci
+    (:func:`pairwise_loci`, as :func:`pairwise_lasso`) and the ``screen_pairs`` pairs of all loci
     that best explain the lasso's residual as a product
     (:func:`~phenomap.gpatlas.epistasis.top_product_pairs`; panels of allele counts only). Only
     those loci's features are built (the network's full one-hot blocks); the non-zero products
@@ -576,9 +576,9 @@ def pairwise_path(states: np.ndarray, n_states: int, coding: str, z: np.ndarray,
     mean32 = main.centre.astype(np.float32)
     T, F = z.shape[1], len(main.centre)
     coef, intercept, alpha = np.zeros((T, F)), np.empty(T), np.empty(T)
-    counts = centred_counts(states, n_states) if scan_pairs else None
+    counts = centred_counts(states, n_states) if screen_pairs else None
     screened = ([(np.zeros((0, 2), np.int64), None)] * T if counts is None else
-                top_product_pairs(counts, z - main.predict_states(states, n_states, coding, mean32), scan_pairs))
+                top_product_pairs(counts, z - main.predict_states(states, n_states, coding, mean32), screen_pairs))
     terms = []
     for t, (scanned, _) in enumerate(screened):
         obs = ~np.isnan(z[:, t])
@@ -602,13 +602,13 @@ def pairwise_path(states: np.ndarray, n_states: int, coding: str, z: np.ndarray,
     for t, *_, values in terms:
         pair_coef[t, start:start + len(values)] = values
         start += len(values)
-    return LinearPath(coef, intercept, main.centre, alpha, *(np.concatenate([term[i] for term in terms]) for i in (1, 2, 3)),
-                      pair_coef)
+    pair_a, pair_b, pair_centre = (np.concatenate([term[i] for term in terms]) for i in (1, 2, 3))
+    return LinearPath(coef, intercept, main.centre, alpha, pair_a, pair_b, pair_centre, pair_coef)
 
 
 def pairwise_baseline(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, train: np.ndarray,
                       main: LinearPath, *, mean: np.ndarray | None = None, max_loci: int = 40,
-                      scan_pairs: int = PAIRWISE_SCAN_PAIRS, n_alphas: int = 20, folds: int = 5, seed: int = 0,
+                      screen_pairs: int = PAIRWISE_SCREEN_PAIRS, n_alphas: int = 20, folds: int = 5, seed: int = 0,
                       traits=None) -> np.ndarray:
     """Pairwise-lasso predictions (n, T) of every sample (:func:`pairwise_path` on the training rows
     ``train`` (r,)), the loci chosen by the lasso ``main`` already fitted on them.
@@ -616,7 +616,7 @@ def pairwise_baseline(states: np.ndarray, n_states: int, coding: str, z: np.ndar
     ``states`` (n, m), ``z`` (n, T) standardised with NaN for missing, ``mean`` (F,) float32
     training feature means (dosage imputation; default ``main.centre``).
     """
-    path = pairwise_path(states[train], n_states, coding, z[train], main, max_loci=max_loci, scan_pairs=scan_pairs,
+    path = pairwise_path(states[train], n_states, coding, z[train], main, max_loci=max_loci, screen_pairs=screen_pairs,
                          n_alphas=n_alphas, folds=folds, seed=seed, traits=traits)
     return path.predict_states(states, n_states, coding, main.centre.astype(np.float32) if mean is None else mean)
 
@@ -624,11 +624,11 @@ def pairwise_baseline(states: np.ndarray, n_states: int, coding: str, z: np.ndar
 def fit_paths(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, *, mean: np.ndarray, kinds=PATHS,
               n_alphas: int = 20, folds: int = 5, seed: int = 0, traits=None,
               penalties: dict[str, np.ndarray] | None = None,
-              scan_pairs: int = PAIRWISE_SCAN_PAIRS) -> dict[str, LinearPath]:
+              screen_pairs: int = PAIRWISE_SCREEN_PAIRS) -> dict[str, LinearPath]:
     """The paths ``kinds`` (subset of :data:`PATHS`) of standardised traits ``z`` (n, T) on the samples
     ``states`` (n, m), each centred on ``mean`` (F,), their feature means; in :data:`PATHS` order.
     The pairwise lasso's loci come from the lasso, fitted once for both, and its screened pairs
-    (``scan_pairs`` per trait, :func:`pairwise_path`). ``penalties`` maps a kind
+    (``screen_pairs`` per trait, :func:`pairwise_path`). ``penalties`` maps a kind
     to its (T,) fixed penalties (e.g. the ``alpha`` of a path fitted before); kinds without one
     choose theirs (ridge: leave-one-out, lasso and pairwise: K-fold CV)."""
     fixed = penalties or {}
@@ -642,25 +642,25 @@ def fit_paths(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, *, 
             out["lasso"] = lasso
         if "pairwise" in kinds:
             out["pairwise"] = pairwise_path(states, n_states, coding, z, lasso, max_loci=PAIRWISE_MAX_LOCI,
-                                            scan_pairs=scan_pairs, n_alphas=n_alphas, folds=folds, seed=seed,
+                                            screen_pairs=screen_pairs, n_alphas=n_alphas, folds=folds, seed=seed,
                                             traits=traits, alphas=fixed.get("pairwise"))
     return out
 
 
 def out_of_fold(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, paths: dict[str, LinearPath], *,
                 mean: np.ndarray, folds: int = 5, seed: int = 0,
-                scan_pairs: int = PAIRWISE_SCAN_PAIRS) -> dict[str, np.ndarray]:
+                screen_pairs: int = PAIRWISE_SCREEN_PAIRS) -> dict[str, np.ndarray]:
     """K-fold out-of-fold predictions (n, T) of each path kind of ``paths``, fitted on ``states`` (n, m)
     and ``z`` (n, T, NaN = missing): every sample is predicted once, by the kind refitted on the other
     folds (``KFold(folds, shuffle=True, random_state=seed)``) at the penalties of ``paths`` (each
     trait's ``alpha``), so each fold refits the coefficients and the pairwise lasso's loci but not the
-    penalties. ``mean`` (F,): the paths' centre (float32 of it imputes missing dosages); ``scan_pairs``
+    penalties. ``mean`` (F,): the paths' centre (float32 of it imputes missing dosages); ``screen_pairs``
     as :func:`fit_paths`."""
     penalties = {kind: path.alpha for kind, path in paths.items()}
     out = {kind: np.full(z.shape, np.nan) for kind in paths}
     for fit, held in KFold(folds, shuffle=True, random_state=seed).split(states):
         refit = fit_paths(states[fit], n_states, coding, z[fit], mean=mean, kinds=tuple(paths), penalties=penalties,
-                          scan_pairs=scan_pairs)
+                          screen_pairs=screen_pairs)
         for kind, path in refit.items():
             out[kind][held] = path.predict_states(states[held], n_states, coding, mean.astype(np.float32))
     return out

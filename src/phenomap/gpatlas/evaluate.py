@@ -28,7 +28,7 @@ import pandas as pd
 from phenomap.errors import InputError
 from phenomap.gpatlas.baselines import (
     PAIRWISE_MAX_LOCI,
-    PAIRWISE_SCAN_PAIRS,
+    PAIRWISE_SCREEN_PAIRS,
     LinearPath,
     fit_lasso_path,
     pairwise_baseline,
@@ -113,7 +113,7 @@ class Baselines:
 
 def fit_baselines(data: AtlasData, is_test, *, coding: str = "onehot", baselines=BASELINES,
                   lasso_alphas: int = 20, lasso_folds: int = 5, seed: int = 0,
-                  lasso: LinearPath | None = None, screen_pairs: int = PAIRWISE_SCAN_PAIRS) -> Baselines:
+                  lasso: LinearPath | None = None, screen_pairs: int = PAIRWISE_SCREEN_PAIRS) -> Baselines:
     """Ridge, lasso and pairwise lasso of every trait, fitted on the training samples: no network needed.
 
     The workflow's ``gpatlas_evaluate`` step calls this with the model's split and settings,
@@ -170,7 +170,7 @@ def fit_baselines(data: AtlasData, is_test, *, coding: str = "onehot", baselines
         preds["lasso"] = lasso.predict(feature_matrix(*shape, used, mean32), used)
     if "pairwise" in baselines:
         preds["pairwise"] = pairwise_baseline(*shape, z, train, lasso, mean=mean32, max_loci=PAIRWISE_MAX_LOCI,
-                                              scan_pairs=screen_pairs, n_alphas=lasso_alphas, folds=lasso_folds,
+                                              screen_pairs=screen_pairs, n_alphas=lasso_alphas, folds=lasso_folds,
                                               seed=seed, traits=data.traits)
     epistasis = None
     if lasso is not None and screen_pairs > 0:
@@ -187,7 +187,8 @@ PREDICTION_COLUMNS = {"pheno->pheno": "pheno_pred", "geno->pheno": "geno_pred", 
 
 
 def evaluate_model(model: AtlasModel, data: AtlasData, is_test, *, baselines=BASELINES, lasso_alphas: int = 20,
-                   lasso_folds: int = 5, screen_pairs: int = PAIRWISE_SCAN_PAIRS, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+                   lasso_folds: int = 5, screen_pairs: int = PAIRWISE_SCREEN_PAIRS,
+                   seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
     """Predictions of every sample and held-out metrics of a trained model and its baselines.
 
     Parameters

@@ -36,7 +36,7 @@ import torch
 
 from phenomap.device import pick
 from phenomap.gpatlas.data import AtlasData, load_atlas_data, read_split, split_samples
-from phenomap.gpatlas.baselines import PAIRWISE_SCAN_PAIRS
+from phenomap.gpatlas.baselines import PAIRWISE_SCREEN_PAIRS
 from phenomap.gpatlas.epistasis import SCREEN_COLUMNS
 from phenomap.gpatlas.evaluate import BASELINES, evaluate_model
 from phenomap.gpatlas.importance import importance_tables
@@ -95,7 +95,7 @@ def _summarise_tier(tier: int, data: AtlasData, is_test: np.ndarray, curve: pd.D
 
 def run_evaluation(bfile: str, pheno: str, *, traits, split: str, model: str, out_predictions: str,
                    out_metrics: str, out_epistasis: str, baselines=BASELINES, lasso_alphas: int = 20,
-                   lasso_folds: int = 5, screen_pairs: int = PAIRWISE_SCAN_PAIRS, seed: int = 0, threads: int = 1,
+                   lasso_folds: int = 5, screen_pairs: int = PAIRWISE_SCREEN_PAIRS, seed: int = 0, threads: int = 1,
                    chunk: int = 4096) -> pd.DataFrame:
     """Predictions of every sample, held-out metrics of the model and its baselines, and the epistasis
     screen (:func:`~phenomap.gpatlas.evaluate.evaluate_model`, whose lasso folds use the tier-2 seed,

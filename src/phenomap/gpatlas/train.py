@@ -54,7 +54,7 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from phenomap.errors import InputError
-from phenomap.gpatlas.baselines import PAIRWISE_SCAN_PAIRS, PATHS, LinearPath, fit_paths, mixed_path, out_of_fold
+from phenomap.gpatlas.baselines import PAIRWISE_SCREEN_PAIRS, PATHS, LinearPath, fit_paths, mixed_path, out_of_fold
 from phenomap.gpatlas.data import CODINGS, AtlasData, PhenotypeScaler, encode, feature_means
 from phenomap.gpatlas.model import Architecture, AtlasModel, GenotypeNet, PhenoAutoencoder
 
@@ -110,7 +110,7 @@ class Settings:
     lasso_folds: int = 5
     path_folds: int = 10
     paths: tuple[str, ...] = PATHS
-    screen_pairs: int = PAIRWISE_SCAN_PAIRS
+    screen_pairs: int = PAIRWISE_SCREEN_PAIRS
 
     def __post_init__(self):
         if self.variant not in VARIANTS:
@@ -258,12 +258,12 @@ def choose_paths(model: AtlasModel, data: AtlasData, train_rows: np.ndarray, set
     states = data.states[train_rows]
     paths = fit_paths(states, data.n_states, arch.coding, z, mean=mean, kinds=settings.paths,
                       n_alphas=settings.lasso_alphas, folds=settings.lasso_folds, seed=seed, traits=model.traits,
-                      scan_pairs=settings.screen_pairs)
+                      screen_pairs=settings.screen_pairs)
     kinds = list(paths)
     if len(kinds) == 1:
         return paths, (kinds[0],) * len(model.traits)
     oof = out_of_fold(states, data.n_states, arch.coding, z, paths, mean=mean, folds=settings.path_folds, seed=seed,
-                      scan_pairs=settings.screen_pairs)
+                      screen_pairs=settings.screen_pairs)
     sq = np.stack([(oof[kind] - z) ** 2 for kind in kinds])
     chosen = tuple(kinds[k] for k in richer_choice(sq))
     errors = np.nanmean(sq, axis=1)
@@ -322,7 +322,7 @@ def train_geno_tier(model: AtlasModel, data: AtlasData, is_test: np.ndarray, set
             path = mixed_path(fit_paths(data.states[fit_rows], data.n_states, model.architecture.coding, fit_z,
                                         mean=mean, kinds=tuple(k for k in paths if k in chosen),
                                         penalties={kind: p.alpha for kind, p in paths.items()},
-                                        scan_pairs=settings.screen_pairs), chosen)
+                                        screen_pairs=settings.screen_pairs), chosen)
     net = build_geno_net(model, path, mean=mean).to(device)
     finetune = design.finetune_decoder and settings.decoder_lr > 0
     net.decoder.requires_grad_(finetune)
