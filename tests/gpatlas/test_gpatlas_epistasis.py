@@ -95,7 +95,7 @@ def test_pairwise_path__finds_a_product_without_main_effects_only_with_the_scree
     screened, r2_screened = fit(10)
     assert (3, 17) not in without
     assert (3, 17) in screened
-    assert r2_screened > r2_without + 0.08  # seeds 0-5: gains 0.09-0.22
+    assert r2_screened > r2_without + 0.08  # seeds 0-5: gains 0.13-0.22
 
 
 def test_pair_auc__equals_sklearn_on_every_pairs_largest_score_over_traits(rng, monkeypatch):
