@@ -12,7 +12,9 @@ from phenomap.errors import InputError
 from phenomap.gpatlas import epistasis
 from phenomap.gpatlas.baselines import candidate_pairs, fit_lasso_path, pairwise_features, pairwise_path
 from phenomap.gpatlas.data import feature_means
-from phenomap.gpatlas.epistasis import centred_counts, pair_auc, product_pvalues, screen_table, top_product_pairs
+from phenomap.gpatlas.epistasis import (
+    centred_counts, pair_auc, product_pvalues, screen, screen_table, top_product_pairs,
+)
 from phenomap.gpatlas.evaluate import fit_baselines
 from phenomap.gpatlas.train import Settings
 
@@ -142,7 +144,8 @@ def test_screen_table__finds_the_planted_pair_on_training_samples_and_confirms_i
     z = additive + np.column_stack([0.5 * c[:, 30] * c[:, 61], np.zeros(n)]) + rng.normal(size=(n, 2))
     is_test = np.arange(n) >= 600
     loci = np.array([f"L{j}" for j in range(m)])
-    table = screen_table(states, 3, z, additive, is_test, traits=("t1", "t2"), loci=loci, top=5)
+    screened = screen(states[~is_test], 3, z[~is_test] - additive[~is_test], 5)
+    table = screen_table(states, z, additive, is_test, screened, traits=("t1", "t2"), loci=loci)
     assert list(table.columns) == ["ID_A", "ID_B", "trait", "screen_score", "p_test", "q_test"]
     assert len(table) == 10 and (table.groupby("trait").size() == 5).all()
     first = table.iloc[0]

@@ -41,7 +41,7 @@ from sklearn.model_selection import KFold
 from tqdm.auto import tqdm
 
 from phenomap.gpatlas.data import feature_matrix, linear_columns, observed_groups
-from phenomap.gpatlas.epistasis import centred_counts, top_product_pairs
+from phenomap.gpatlas.epistasis import screen
 
 log = logging.getLogger(__name__)
 
@@ -559,7 +559,8 @@ def candidate_pairs(main_loci: np.ndarray, scanned: np.ndarray) -> tuple[np.ndar
 
 def pairwise_path(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, main: LinearPath, *,
                   max_loci: int = 40, screen_pairs: int = PAIRWISE_SCREEN_PAIRS, n_alphas: int = 20, folds: int = 5,
-                  seed: int = 0, traits=None, alphas: np.ndarray | None = None) -> LinearPath:
+                  seed: int = 0, traits=None, alphas: np.ndarray | None = None,
+                  screened: list[tuple[np.ndarray, np.ndarray]] | None = None) -> LinearPath:
     """Per-trait pairwise lasso of standardised traits as a :class:`LinearPath`.
 
     ``states`` (n, m) the samples to fit on, ``z`` (n, T) NaN = missing, ``main`` the lasso already
@@ -570,15 +571,17 @@ def pairwise_path(states: np.ndarray, n_states: int, coding: str, z: np.ndarray,
     (:func:`~phenomap.gpatlas.epistasis.top_product_pairs`; panels of allele counts only). Only
     those loci's features are built (the network's full one-hot blocks); the non-zero products
     become the path's pair terms. ``alphas`` (T,), if given, fixes the second lasso's penalties (no
-    cross-validation).
+    cross-validation). ``screened``, if given, is that screen already run on these samples
+    (:func:`~phenomap.gpatlas.epistasis.screen`).
     """
     block = n_states if coding == "onehot" else 1
     mean32 = main.centre.astype(np.float32)
     T, F = z.shape[1], len(main.centre)
     coef, intercept, alpha = np.zeros((T, F)), np.empty(T), np.empty(T)
-    counts = centred_counts(states, n_states) if screen_pairs else None
-    screened = ([(np.zeros((0, 2), np.int64), None)] * T if counts is None else
-                top_product_pairs(counts, z - main.predict_states(states, n_states, coding, mean32), screen_pairs))
+    if screened is None:
+        screened = screen(states, n_states, z - main.predict_states(states, n_states, coding, mean32), screen_pairs)
+    if screened is None:  # no screen
+        screened = [(np.zeros((0, 2), np.int64), np.zeros(0))] * T
     terms = []
     for t, (scanned, _) in enumerate(screened):
         obs = ~np.isnan(z[:, t])
@@ -609,7 +612,7 @@ def pairwise_path(states: np.ndarray, n_states: int, coding: str, z: np.ndarray,
 def pairwise_baseline(states: np.ndarray, n_states: int, coding: str, z: np.ndarray, train: np.ndarray,
                       main: LinearPath, *, mean: np.ndarray | None = None, max_loci: int = 40,
                       screen_pairs: int = PAIRWISE_SCREEN_PAIRS, n_alphas: int = 20, folds: int = 5, seed: int = 0,
-                      traits=None) -> np.ndarray:
+                      traits=None, screened: list[tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
     """Pairwise-lasso predictions (n, T) of every sample (:func:`pairwise_path` on the training rows
     ``train`` (r,)), the loci chosen by the lasso ``main`` already fitted on them.
 
@@ -617,7 +620,7 @@ def pairwise_baseline(states: np.ndarray, n_states: int, coding: str, z: np.ndar
     training feature means (dosage imputation; default ``main.centre``).
     """
     path = pairwise_path(states[train], n_states, coding, z[train], main, max_loci=max_loci, screen_pairs=screen_pairs,
-                         n_alphas=n_alphas, folds=folds, seed=seed, traits=traits)
+                         n_alphas=n_alphas, folds=folds, seed=seed, traits=traits, screened=screened)
     return path.predict_states(states, n_states, coding, main.centre.astype(np.float32) if mean is None else mean)
 
 

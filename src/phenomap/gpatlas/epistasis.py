@@ -109,6 +109,14 @@ def top_product_pairs(counts: np.ndarray, residuals: np.ndarray, top: int) -> li
     return [(pairs[values >= 0], values[values >= 0]) for pairs, values in best]
 
 
+def screen(states: np.ndarray, n_states: int, residuals: np.ndarray,
+           top: int) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """:func:`top_product_pairs` of the samples ``states`` (n, m) for ``residuals`` (n, T); None for
+    panels whose codes are not allele counts or ``top`` < 1 (no screen)."""
+    counts = centred_counts(states, n_states) if top > 0 else None
+    return None if counts is None else top_product_pairs(counts, residuals, top)
+
+
 def pair_auc(counts: np.ndarray, residuals: np.ndarray, positive: np.ndarray) -> float:
     """ROC AUC of the screen score (the largest S_ab over traits) for the pairs ``positive`` (q, 2)
     among all m (m - 1) / 2 pairs of loci, exact, without holding all scores (ties count one half).
@@ -160,26 +168,23 @@ def product_pvalues(states: np.ndarray, z: np.ndarray, background: np.ndarray, p
     return out
 
 
-def screen_table(states: np.ndarray, n_states: int, z: np.ndarray, additive: np.ndarray, is_test: np.ndarray, *,
-                 traits, loci: np.ndarray, top: int) -> pd.DataFrame:
-    """Per trait, the ``top`` pairs screened on the training samples and tested on the test samples.
+def screen_table(states: np.ndarray, z: np.ndarray, additive: np.ndarray, is_test: np.ndarray,
+                 screened: list[tuple[np.ndarray, np.ndarray]] | None, *, traits, loci: np.ndarray) -> pd.DataFrame:
+    """Pairs screened on the training samples, each tested once on the test samples.
 
     ``states`` (n, m) allele states, ``z`` (n, T) standardised traits (NaN = missing), ``additive``
     (n, T) an additive prediction fitted on the training samples only (the lasso), ``is_test``
-    (n,) bool, ``loci`` (m,) IDs. Pairs are ranked by S_ab on the training residual
-    ``z - additive`` (:func:`top_product_pairs`) and tested on the test samples
-    (:func:`product_pvalues`, ``additive`` as background): a held-out p is valid although the
-    pairs were chosen by the screen. ``q_test``: Benjamini-Hochberg over every row.
+    (n,) bool, ``screened`` the :func:`screen` of the training samples for the residual
+    ``z - additive`` (None: no screen), ``loci`` (m,) IDs. Each trait's pairs are tested on the
+    test samples (:func:`product_pvalues`, ``additive`` as background): a held-out p is valid
+    although the pairs were chosen by the screen. ``q_test``: Benjamini-Hochberg over every row.
 
-    Returns ``ID_A ID_B trait screen_score p_test q_test`` by increasing p_test; empty for panels
-    whose codes are not allele counts.
+    Returns ``ID_A ID_B trait screen_score p_test q_test`` by increasing p_test; empty without a
+    screen.
     """
-    train = ~is_test
-    counts = centred_counts(states[train], n_states)
-    if counts is None or top < 1:
+    if screened is None:
         return pd.DataFrame(columns=list(SCREEN_COLUMNS))
     parts = []
-    screened = top_product_pairs(counts, z[train] - additive[train], top)
     for t, (name, (pairs, scores)) in enumerate(zip(traits, screened)):
         p = product_pvalues(states[is_test], z[is_test, t], additive[is_test, t], pairs)
         parts.append(pd.DataFrame({"ID_A": loci[pairs[:, 0]], "ID_B": loci[pairs[:, 1]], "trait": name,

@@ -34,8 +34,8 @@ from phenomap.gpatlas.baselines import (
     pairwise_baseline,
     ridge_baseline,
 )
-from phenomap.gpatlas.data import CODINGS, AtlasData, PhenotypeScaler, feature_matrix, feature_means
-from phenomap.gpatlas.epistasis import screen_table
+from phenomap.gpatlas.data import CODINGS, AtlasData, PhenotypeScaler, feature_means
+from phenomap.gpatlas.epistasis import screen, screen_table
 from phenomap.gpatlas.model import AtlasModel
 
 log = logging.getLogger(__name__)
@@ -165,18 +165,20 @@ def fit_baselines(data: AtlasData, is_test, *, coding: str = "onehot", baselines
     if lasso is None and ("lasso" in baselines or "pairwise" in baselines):
         lasso = fit_lasso_path(data.states[train], data.n_states, coding, z[train], mean=mean,
                                n_alphas=lasso_alphas, folds=lasso_folds, seed=seed, traits=data.traits)
-    if "lasso" in baselines:
-        used = lasso.used
-        preds["lasso"] = lasso.predict(feature_matrix(*shape, used, mean32), used)
-    if "pairwise" in baselines:
-        preds["pairwise"] = pairwise_baseline(*shape, z, train, lasso, mean=mean32, max_loci=PAIRWISE_MAX_LOCI,
-                                              screen_pairs=screen_pairs, n_alphas=lasso_alphas, folds=lasso_folds,
-                                              seed=seed, traits=data.traits)
     epistasis = None
-    if lasso is not None and screen_pairs > 0:
-        additive = lasso.predict_states(data.states, data.n_states, coding, mean32)
-        epistasis = screen_table(data.states, data.n_states, z, additive, is_test, traits=data.traits,
-                                 loci=data.loci.ID.to_numpy(), top=screen_pairs)
+    if lasso is not None:
+        additive = lasso.predict_states(*shape, mean32)
+        # one screen of the training samples serves the pairwise baseline and epistasis.tsv
+        screened = screen(data.states[train], data.n_states, z[train] - additive[train], screen_pairs)
+        if "lasso" in baselines:
+            preds["lasso"] = additive
+        if "pairwise" in baselines:
+            preds["pairwise"] = pairwise_baseline(*shape, z, train, lasso, mean=mean32, max_loci=PAIRWISE_MAX_LOCI,
+                                                  screen_pairs=screen_pairs, n_alphas=lasso_alphas,
+                                                  folds=lasso_folds, seed=seed, traits=data.traits, screened=screened)
+        if screen_pairs > 0:
+            epistasis = screen_table(data.states, z, additive, is_test, screened, traits=data.traits,
+                                     loci=data.loci.ID.to_numpy())
     preds = {name: scaler.inverse(p) for name, p in preds.items()}
     metrics = metrics_table({k: v[is_test] for k, v in preds.items()}, data.phenotypes[is_test], data.traits)
     return Baselines(preds, metrics, lasso, penalty, epistasis)

@@ -35,8 +35,8 @@ import pandas as pd
 import torch
 
 from phenomap.device import pick
-from phenomap.gpatlas.data import AtlasData, load_atlas_data, read_split, split_samples
 from phenomap.gpatlas.baselines import PAIRWISE_SCREEN_PAIRS
+from phenomap.gpatlas.data import AtlasData, load_atlas_data, read_split, split_samples
 from phenomap.gpatlas.epistasis import SCREEN_COLUMNS
 from phenomap.gpatlas.evaluate import BASELINES, evaluate_model
 from phenomap.gpatlas.importance import importance_tables
