@@ -13,7 +13,8 @@ missed, and the correlation of a product with its own factors, can inflate it: i
 candidates, it is not a p-value). Pairs in strong LD (:data:`MAX_PAIR_R2`) and rare loci
 (:data:`MIN_SCREEN_MAF`) are left out. All
 pairs' sums are matrix products, X^T diag(r) X per trait and (X*X)^T (X*X) shared by the traits,
-taken in blocks of loci: O(m^2 n) time, O(:data:`BLOCK_SCORES`) memory.
+taken in blocks of loci over the pairs a < b only (the upper triangle): O(m^2 n) time, half that of
+the full square, and O(:data:`BLOCK_SCORES`) memory.
 """
 
 from __future__ import annotations
@@ -58,30 +59,33 @@ def centred_counts(states: np.ndarray, n_states: int) -> np.ndarray | None:
     return counts
 
 
-def product_scores(counts: np.ndarray, residuals: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Screen scores S_ab (module docstring) of loci ``rows`` (c,) against every locus, for each trait:
-    (T, c, m) float64, 0 where the product is constant or the two loci are in LD r² >=
+def product_scores(counts: np.ndarray, residuals: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """Screen scores S_ab (module docstring) of loci ``rows`` (c,) against loci ``columns`` (k,), for each
+    trait: (T, c, k) float64, 0 where the product is constant or the two loci are in LD r² >=
     :data:`MAX_PAIR_R2`. ``counts`` (n, m) centred allele counts, ``residuals`` (n, T) residuals of
     traits observed on all n samples."""
     r = (residuals - residuals.mean(axis=0)).astype(np.float32)
-    denominator = (counts[:, rows] ** 2).T @ counts**2  # shared by the traits
+    a, b = counts[:, rows], counts[:, columns]
+    denominator = (a**2).T @ b**2  # shared by the traits
     sums = np.sum(counts**2, axis=0, dtype=np.float64)
-    r2 = ((counts[:, rows].T @ counts).astype(np.float64)) ** 2 / np.maximum(np.outer(sums[rows], sums), 1e-30)
+    r2 = ((a.T @ b).astype(np.float64)) ** 2 / np.maximum(np.outer(sums[rows], sums[columns]), 1e-30)
     scored = (denominator > 0) & (r2 < MAX_PAIR_R2)
-    out = np.zeros((r.shape[1], len(rows), counts.shape[1]))
+    out = np.zeros((r.shape[1], len(rows), len(columns)))
     for t in range(r.shape[1]):
-        numerator = ((counts[:, rows] * r[:, [t]]).T @ counts).astype(np.float64)
+        numerator = ((a * r[:, [t]]).T @ b).astype(np.float64)
         scale = float(r[:, t].var()) or 1.0
         np.divide(numerator**2, scale * denominator, out=out[t], where=scored)
     return out
 
 
-def _blocks(counts: np.ndarray, n_traits: int) -> Iterator[np.ndarray]:
-    """Row blocks of loci for :func:`product_scores`, each within :data:`BLOCK_SCORES`."""
+def _blocks(counts: np.ndarray, n_traits: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Blocks (rows, columns) of loci for :func:`product_scores`, each within :data:`BLOCK_SCORES`:
+    every pair a < b lies in one block, with a in its rows and b in its columns (the loci from
+    its first row on, so the upper triangle is computed and not the whole square)."""
     m = counts.shape[1]
     size = max(1, BLOCK_SCORES // max(1, n_traits * m))
     for start in range(0, m, size):
-        yield np.arange(start, min(start + size, m))
+        yield np.arange(start, min(start + size, m)), np.arange(start, m)
 
 
 def top_product_pairs(counts: np.ndarray, residuals: np.ndarray, top: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -95,14 +99,14 @@ def top_product_pairs(counts: np.ndarray, residuals: np.ndarray, top: int) -> li
     m = counts.shape[1]
     best = [(np.zeros((0, 2), np.int64), np.zeros(0)) for _ in range(residuals.shape[1])]
     for observed, traits in observed_groups(residuals):
-        for rows in _blocks(counts, len(traits)):
-            scores = product_scores(counts[observed], residuals[observed][:, traits], rows)
-            scores[:, np.arange(m)[None, :] <= rows[:, None]] = -1.0  # each pair once, a < b
+        for rows, columns in _blocks(counts, len(traits)):
+            scores = product_scores(counts[observed], residuals[observed][:, traits], rows, columns)
+            scores[:, columns[None, :] <= rows[:, None]] = -1.0  # each pair once, a < b
             for t, score in zip(traits, scores):
                 keep = min(top, score.size)
                 flat = np.argpartition(score.ravel(), score.size - keep)[score.size - keep:]
                 a, b = np.unravel_index(flat, score.shape)
-                pairs = np.concatenate([best[t][0], np.column_stack([rows[a], b])])
+                pairs = np.concatenate([best[t][0], np.column_stack([rows[a], columns[b]])])
                 values = np.concatenate([best[t][1], score[a, b]])
                 order = np.argsort(-values, kind="stable")[:top]
                 best[t] = pairs[order], values[order]
@@ -125,17 +129,17 @@ def pair_auc(counts: np.ndarray, residuals: np.ndarray, positive: np.ndarray) ->
     positive = np.unique(np.sort(np.asarray(positive).reshape(-1, 2), axis=1), axis=0)
     groups = observed_groups(residuals)
 
-    def combined(rows):
-        return np.max([product_scores(counts[o], residuals[o][:, traits], rows).max(axis=0) for o, traits in groups],
-                      axis=0)
+    def combined(rows, columns):
+        return np.max([product_scores(counts[o], residuals[o][:, traits], rows, columns).max(axis=0)
+                       for o, traits in groups], axis=0)
 
-    target = np.array([combined(np.array([a]))[0, b] for a, b in positive])
+    target = np.array([combined(np.array([a]), np.array([b]))[0, 0] for a, b in positive])
     negatives_above = np.zeros(len(positive))
-    for rows in _blocks(counts, residuals.shape[1]):
-        negative = np.arange(m)[None, :] > rows[:, None]
+    for rows, columns in _blocks(counts, residuals.shape[1]):
+        negative = columns[None, :] > rows[:, None]
         mine = (positive[:, 0] >= rows[0]) & (positive[:, 0] <= rows[-1])
-        negative[positive[mine, 0] - rows[0], positive[mine, 1]] = False
-        score = combined(rows)[negative]
+        negative[positive[mine, 0] - rows[0], positive[mine, 1] - columns[0]] = False
+        score = combined(rows, columns)[negative]
         negatives_above += (score[None, :] > target[:, None]).sum(axis=1)
         negatives_above += 0.5 * (score[None, :] == target[:, None]).sum(axis=1)
     return float(1 - negatives_above.mean() / (m * (m - 1) // 2 - len(positive)))
