@@ -27,6 +27,7 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -47,6 +48,38 @@ from phenomap.shrinkage.train import TrainingData, train_ensemble, training_data
 SW_KEPT = {(0.0, 0.0), (-0.25, -1.0)}
 
 
+@dataclass
+class Setup:
+    """What the joint and the stacking what-ifs share: the panel's split, the test GWAS, the derived grid
+    cut to :data:`SW_KEPT` and one training GWAS per setting and training block."""
+
+    train_blocks: list
+    test_blocks: list
+    test_sims: list
+    derived: list
+    train_sims: list
+    m_total: int
+    gwas_n: int | None
+
+
+def shared_setup(panel: str, seed: int, quick: bool) -> Setup:
+    """:class:`Setup` of ``panel`` (bench/shrinkage.py's blocks, split, test GWAS and seeds); ``quick``: 2 training
+    and 1 test block."""
+    humanlike = panel == "humanlike"
+    run = sb.FULL_HUMANLIKE if humanlike else sb.FULL
+    blocks, m_total = sb.build_panel(panel, seed)
+    gwas_n = sb.HUMANLIKE_GWAS_N if humanlike else None
+    train_blocks, test_blocks = sb.split_blocks(blocks)
+    test_sims = sb.simulate(test_blocks, sb.GRID, sb.BLOCK_GRID if humanlike else [], run.test_replicates, m_total,
+                            seed, purpose=1, n=gwas_n)
+    derived = [s for s in sb.derived_grid(sb.gwas_signal(test_blocks, test_sims), test_sims[0].n)
+               if (s.s, s.w) in SW_KEPT]
+    if quick:
+        train_blocks, test_blocks, test_sims = train_blocks[:2], test_blocks[:1], test_sims[:1]
+    train_sims = sb.simulate(train_blocks, [], derived, 1, m_total, seed, purpose=1101, n=gwas_n)
+    return Setup(train_blocks, test_blocks, test_sims, derived, train_sims, m_total, gwas_n)
+
+
 def susie_features(sims, r) -> tuple[np.ndarray, np.ndarray, float]:
     """SuSiE-RSS on every GWAS of one block: (R, m, 2) features [posterior mean / SE, PIP], (R, m) mean, seconds."""
     feats, means = [], []
@@ -65,23 +98,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261125)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    humanlike = args.panel == "humanlike"
-    suffix = "_humanlike" if humanlike else ""
-    run = sb.FULL_HUMANLIKE if humanlike else sb.FULL
+    suffix = "_humanlike" if args.panel == "humanlike" else ""
     n_models, epochs = (1, 2) if args.quick else (2, 12)
     started = time.perf_counter()
-
-    blocks, m_total = sb.build_panel(args.panel, args.seed)
-    block_grid = sb.BLOCK_GRID if humanlike else []
-    gwas_n = sb.HUMANLIKE_GWAS_N if humanlike else None
-    train_blocks, test_blocks = sb.split_blocks(blocks)
-    test_sims = sb.simulate(test_blocks, sb.GRID, block_grid, run.test_replicates, m_total, args.seed, purpose=1,
-                            n=gwas_n)
-    derived = [s for s in sb.derived_grid(sb.gwas_signal(test_blocks, test_sims), test_sims[0].n)
-               if (s.s, s.w) in SW_KEPT]
-    if args.quick:
-        train_blocks, test_blocks, test_sims = train_blocks[:2], test_blocks[:1], test_sims[:1]
-    train_sims = sb.simulate(train_blocks, [], derived, 1, m_total, args.seed, purpose=1101, n=gwas_n)
+    setup = shared_setup(args.panel, args.seed, args.quick)
+    train_blocks, test_blocks, test_sims = setup.train_blocks, setup.test_blocks, setup.test_sims
+    derived, train_sims = setup.derived, setup.train_sims
 
     # training rows: the workflow's features, then SuSiE's two columns appended
     local = training_data([(s, b.r) for s, b in zip(train_sims, train_blocks)], top_t=sb.TOP_T, causal_weight=1.0)

@@ -47,7 +47,7 @@ import torch  # noqa: E402
 from scipy.optimize import nnls  # noqa: E402
 
 import shrinkage as sb  # noqa: E402  (bench/shrinkage.py: panel, split, simulations, derived grid)
-from shrinkage_joint import SW_KEPT  # noqa: E402
+from shrinkage_joint import shared_setup  # noqa: E402
 from phenomap.ld.matrix import ld_scores  # noqa: E402
 from phenomap.shrinkage.baselines import shrink_block, susie_rss_fit  # noqa: E402
 from phenomap.shrinkage.features import block_features, top_neighbours  # noqa: E402
@@ -166,31 +166,20 @@ def main() -> None:
     methods = ("nn", "susie", "eb", "enet") if args.with_enet else ("nn", "susie", "eb")
     tag = "_enet" if args.with_enet else ""
     torch.set_num_threads(1)
-    humanlike = args.panel == "humanlike"
-    suffix = "_humanlike" if humanlike else ""
-    run = sb.FULL_HUMANLIKE if humanlike else sb.FULL
+    suffix = "_humanlike" if args.panel == "humanlike" else ""
     n_models, epochs = (1, 2) if args.quick else (2, 12)
     started = time.perf_counter()
-
-    blocks, m_total = sb.build_panel(args.panel, args.seed)
-    block_grid = sb.BLOCK_GRID if humanlike else []
-    gwas_n = sb.HUMANLIKE_GWAS_N if humanlike else None
-    train_blocks, test_blocks = sb.split_blocks(blocks)
-    test_sims = sb.simulate(test_blocks, sb.GRID, block_grid, run.test_replicates, m_total, args.seed, purpose=1,
-                            n=gwas_n)
-    derived = [s for s in sb.derived_grid(sb.gwas_signal(test_blocks, test_sims), test_sims[0].n)
-               if (s.s, s.w) in SW_KEPT]
-    if args.quick:
-        train_blocks, test_blocks, test_sims = train_blocks[:2], test_blocks[:1], test_sims[:1]
-    train_sims = sb.simulate(train_blocks, [], derived, 1, m_total, args.seed, purpose=1101, n=gwas_n)
-    local = training_data([(s, b.r) for s, b in zip(train_sims, train_blocks)], top_t=sb.TOP_T, causal_weight=1.0)
-    del train_sims
+    setup = shared_setup(args.panel, args.seed, args.quick)
+    train_blocks, test_blocks, test_sims = setup.train_blocks, setup.test_blocks, setup.test_sims
+    local = training_data([(s, b.r) for s, b in zip(setup.train_sims, train_blocks)], top_t=sb.TOP_T,
+                          causal_weight=1.0)
     t0 = time.perf_counter()
     model = train_ensemble(local, top_t=sb.TOP_T, architecture="2L", n_models=n_models, epochs=epochs,
                            batch_size=1024, patience=3, seed=args.seed, device="cpu")
     train_seconds = time.perf_counter() - t0
 
-    calibration_sims = sb.simulate(train_blocks, [], derived, 1, m_total, args.seed, purpose=1301, n=gwas_n)
+    calibration_sims = sb.simulate(train_blocks, [], setup.derived, 1, setup.m_total, args.seed, purpose=1301,
+                                   n=setup.gwas_n)
     t0 = time.perf_counter()
     calibration = [(s.beta[i], est) for b, s in zip(train_blocks, calibration_sims)
                    for i, est in enumerate(block_estimates(model, b, s, methods))]
@@ -243,7 +232,8 @@ def main() -> None:
     out_dir = HERE / "data" / "shrinkage" / "quick" if args.quick else HERE / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
     out.to_csv(out_dir / f"shrinkage_stack{tag}{suffix}.tsv", sep="\t", index=False, float_format="%.6g")
-    weight_table.to_csv(out_dir / f"shrinkage_stack{tag}{suffix}_weights.tsv", sep="\t", index=False, float_format="%.4g")
+    weight_table.to_csv(out_dir / f"shrinkage_stack{tag}{suffix}_weights.tsv", sep="\t", index=False,
+                        float_format="%.4g")
     n_test = sum(len(s.beta) for s in test_sims)
     test_seconds = runs[runs.method == "nn"][[f"{m}_seconds" for m in methods]].sum()
     with pd.option_context("display.width", 250, "display.max_columns", 40):
@@ -257,11 +247,13 @@ def main() -> None:
         for rule in ("block", "pip"):
             name = f"stack_{rule}"
             pooled = runs[runs.method == name][["covered_all", "m", "covered_causal", "n_causal"]].sum()
-            print(f"{name}: 95 % interval (1.96 x the cell's calibration RMSE) covers {pooled.covered_all / pooled.m:.3f} "
+            print(f"{name}: 95 % interval (1.96 x the cell's calibration RMSE) covers "
+                  f"{pooled.covered_all / pooled.m:.3f} "
                   f"of all variants, {pooled.covered_causal / pooled.n_causal:.3f} of causal ones (per setting: all "
                   f"{out[name + '_coverage_all'].min():.3f}-{out[name + '_coverage_all'].max():.3f}, causal "
                   f"{out[name + '_coverage_causal'].min():.3f}-{out[name + '_coverage_causal'].max():.3f})")
-        print(f"susie rerun vs stored: max relative difference {np.max(np.abs(out.rmse_susie / out.stored_susie - 1)):.2e}")
+        drift = np.max(np.abs(out.rmse_susie / out.stored_susie - 1))
+        print(f"susie rerun vs stored: max relative difference {drift:.2e}")
     print(f"NN training {train_seconds:.0f} s on {len(local.y)} rows; calibration: {len(calibration)} GWAS, "
           f"{calibration_seconds:.0f} s ({', '.join(methods)}); on the {n_test} test GWAS: "
           f"{', '.join(f'{k} {v:.1f} s' for k, v in test_seconds.items())}; "
