@@ -60,11 +60,14 @@ class Setup:
     train_sims: list
     m_total: int
     gwas_n: int | None
+    n_models: int  # NN ensemble size and most epochs (small for time; tiny with ``quick``)
+    epochs: int
 
 
 def shared_setup(panel: str, seed: int, quick: bool) -> Setup:
     """:class:`Setup` of ``panel`` (bench/shrinkage.py's blocks, split, test GWAS and seeds); ``quick``: 2 training
-    and 1 test block."""
+    and 1 test block, a 1-member ensemble and 2 epochs. Sets torch to one thread."""
+    torch.set_num_threads(1)
     humanlike = panel == "humanlike"
     run = sb.FULL_HUMANLIKE if humanlike else sb.FULL
     blocks, m_total = sb.build_panel(panel, seed)
@@ -77,7 +80,8 @@ def shared_setup(panel: str, seed: int, quick: bool) -> Setup:
     if quick:
         train_blocks, test_blocks, test_sims = train_blocks[:2], test_blocks[:1], test_sims[:1]
     train_sims = sb.simulate(train_blocks, [], derived, 1, m_total, seed, purpose=1101, n=gwas_n)
-    return Setup(train_blocks, test_blocks, test_sims, derived, train_sims, m_total, gwas_n)
+    return Setup(train_blocks, test_blocks, test_sims, derived, train_sims, m_total, gwas_n,
+                 *((1, 2) if quick else (2, 12)))
 
 
 def susie_features(sims, r) -> tuple[np.ndarray, np.ndarray, float]:
@@ -91,17 +95,32 @@ def susie_features(sims, r) -> tuple[np.ndarray, np.ndarray, float]:
     return np.array(feats), np.array(means), time.perf_counter() - started
 
 
+def per_setting(runs: pd.DataFrame, suffix: str):
+    """From per-GWAS rows (setting, method, m, n_causal, sse_all, sse_causal, ...): the sums per (setting,
+    method), RMSE and causal RMSE per setting (rows) and method (columns), the table ``rmse_*``,
+    ``causal_rmse_*``, ``stored_best_baseline`` (best of enet, SuSiE, EB, beta = 0 in bench/shrinkage.py's
+    stored table ``shrinkage{suffix}.tsv``) and ``stored_susie``, and that stored table (setting x method)."""
+    table = runs.groupby(["setting", "method"]).sum(numeric_only=True)
+    rmse = np.sqrt(table.sse_all / table.m).unstack()
+    causal = np.sqrt(table.sse_causal / table.n_causal).unstack()
+    stored = pd.read_csv(HERE / "results" / f"shrinkage{suffix}.tsv", sep="\t")
+    stored = stored.pivot(index="setting", columns="method", values="rmse_all")
+    out = rmse.add_prefix("rmse_").join(causal.add_prefix("causal_rmse_"))
+    out["stored_best_baseline"] = stored[["enet", "susie", "eb", "zero"]].min(axis=1).loc[rmse.index]
+    out["stored_susie"] = stored.loc[rmse.index, "susie"]
+    return table, rmse, causal, out, stored
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--panel", choices=("toy", "humanlike"), default="humanlike")
     parser.add_argument("--quick", action="store_true", help="2 train / 1 test block, 1 member, 2 epochs")
     parser.add_argument("--seed", type=int, default=20261125)
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    suffix = "_humanlike" if args.panel == "humanlike" else ""
-    n_models, epochs = (1, 2) if args.quick else (2, 12)
     started = time.perf_counter()
     setup = shared_setup(args.panel, args.seed, args.quick)
+    suffix = "_humanlike" if args.panel == "humanlike" else ""
+    n_models, epochs = setup.n_models, setup.epochs
     train_blocks, test_blocks, test_sims = setup.train_blocks, setup.test_blocks, setup.test_sims
     derived, train_sims = setup.derived, setup.train_sims
 
@@ -151,17 +170,9 @@ def main() -> None:
                 rows.append(dict(block=b.name, gwas=i, setting=int(s.setting[i]), method=method, m=b.m,
                                  n_causal=int(causal.sum()), sse_all=squared.sum(), sse_causal=squared[causal].sum()))
 
-    runs = pd.DataFrame(rows)
-    table = runs.groupby(["setting", "method"]).sum(numeric_only=True)
-    rmse = np.sqrt(table.sse_all / table.m).unstack()
-    causal = np.sqrt(table.sse_causal / table.n_causal).unstack()
-    stored = pd.read_csv(HERE / "results" / f"shrinkage{suffix}.tsv", sep="\t")
-    stored = stored.pivot(index="setting", columns="method", values="rmse_all")
-    best = stored[["enet", "susie", "eb", "zero"]].min(axis=1).loc[rmse.index]
-    out = rmse.add_prefix("rmse_").join(causal.add_prefix("causal_rmse_"))
-    out["stored_best_baseline"] = best
+    _, rmse, causal, out, stored = per_setting(pd.DataFrame(rows), suffix)
+    best = out.stored_best_baseline
     out["stored_nn_2L"] = stored.loc[rmse.index, "nn_2L"]
-    out["stored_susie"] = stored.loc[rmse.index, "susie"]
     nets = ("nn_local", "nn_susie", "nn_susie_resid")
     for name in nets + ("hybrid_local", "hybrid_susie", "hybrid_susie_resid"):
         out[f"{name}_over_best"] = rmse[name] / best

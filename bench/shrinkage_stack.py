@@ -43,11 +43,10 @@ sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import torch  # noqa: E402
 from scipy.optimize import nnls  # noqa: E402
 
 import shrinkage as sb  # noqa: E402  (bench/shrinkage.py: panel, split, simulations, derived grid)
-from shrinkage_joint import shared_setup  # noqa: E402
+from shrinkage_joint import per_setting, shared_setup  # noqa: E402
 from phenomap.ld.matrix import ld_scores  # noqa: E402
 from phenomap.shrinkage.baselines import shrink_block, susie_rss_fit  # noqa: E402
 from phenomap.shrinkage.features import block_features, top_neighbours  # noqa: E402
@@ -165,16 +164,14 @@ def main() -> None:
     args = parser.parse_args()
     methods = ("nn", "susie", "eb", "enet") if args.with_enet else ("nn", "susie", "eb")
     tag = "_enet" if args.with_enet else ""
-    torch.set_num_threads(1)
-    suffix = "_humanlike" if args.panel == "humanlike" else ""
-    n_models, epochs = (1, 2) if args.quick else (2, 12)
     started = time.perf_counter()
     setup = shared_setup(args.panel, args.seed, args.quick)
+    suffix = "_humanlike" if args.panel == "humanlike" else ""
     train_blocks, test_blocks, test_sims = setup.train_blocks, setup.test_blocks, setup.test_sims
     local = training_data([(s, b.r) for s, b in zip(setup.train_sims, train_blocks)], top_t=sb.TOP_T,
                           causal_weight=1.0)
     t0 = time.perf_counter()
-    model = train_ensemble(local, top_t=sb.TOP_T, architecture="2L", n_models=n_models, epochs=epochs,
+    model = train_ensemble(local, top_t=sb.TOP_T, architecture="2L", n_models=setup.n_models, epochs=setup.epochs,
                            batch_size=1024, patience=3, seed=args.seed, device="cpu")
     train_seconds = time.perf_counter() - t0
 
@@ -209,19 +206,12 @@ def main() -> None:
                                  covered_all=hit.sum(), covered_causal=hit[causal].sum(),
                                  **{f"{m}_seconds": est["seconds"][m] for m in methods}))
     runs = pd.DataFrame(rows)
-    table = runs.groupby(["setting", "method"]).sum(numeric_only=True)
-    rmse = np.sqrt(table.sse_all / table.m).unstack()
-    causal = np.sqrt(table.sse_causal / table.n_causal).unstack()
-    stored = pd.read_csv(HERE / "results" / f"shrinkage{suffix}.tsv", sep="\t")
-    stored = stored.pivot(index="setting", columns="method", values="rmse_all")
-    best = stored[["enet", "susie", "eb", "zero"]].min(axis=1).loc[rmse.index]
-    out = rmse.add_prefix("rmse_").join(causal.add_prefix("causal_rmse_"))
+    table, rmse, causal, out, _ = per_setting(runs, suffix)
+    best = out.stored_best_baseline
     for rule in ("block", "pip"):
         name = f"stack_{rule}"
         out[f"{name}_coverage_all"] = (table.covered_all / table.m).unstack()[name]
         out[f"{name}_coverage_causal"] = (table.covered_causal / table.n_causal).unstack()[name]
-    out["stored_best_baseline"] = best
-    out["stored_susie"] = stored.loc[rmse.index, "susie"]
     stacks = ("nn", *(f"stack_{rule}" for rule in RULES))
     for name in stacks:
         out[f"{name}_over_best"] = rmse[name] / best
