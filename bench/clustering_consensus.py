@@ -6,7 +6,7 @@ reaches a median ARI of 0.70 across master seeds).
 
 For each master seed the 25 restarts of :func:`phenomap.mixture.dpgmm.fit_dpgmm` are run as it
 runs them (k-means++ starts on a 20,000-variant subset), with bench/clustering.py's settings
-(adaptive null cut-off, no cap on the fitted share), and the final fit is made three ways:
+(adaptive null cut-off, no cap on the fitted share), and the final fit is made by two rules:
 
 * ``best``: the workflow's rule, the best-ELBO restart refitted on all fitted variants;
 * ``consensus-top<M>``: the M restarts with the best ELBOs vote: each subset variant is described by

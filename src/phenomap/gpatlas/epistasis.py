@@ -96,7 +96,6 @@ def top_product_pairs(counts: np.ndarray, residuals: np.ndarray, top: int) -> li
     the same samples share the work). Returns for each trait pairs (q, 2) int64 with a < b and
     their scores (q,), by decreasing score; q = min(top, m (m - 1) / 2).
     """
-    m = counts.shape[1]
     best = [(np.zeros((0, 2), np.int64), np.zeros(0)) for _ in range(residuals.shape[1])]
     for observed, traits in observed_groups(residuals):
         for rows, columns in _blocks(counts, len(traits)):
