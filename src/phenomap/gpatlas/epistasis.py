@@ -66,9 +66,10 @@ def product_scores(counts: np.ndarray, residuals: np.ndarray, rows: np.ndarray, 
     traits observed on all n samples."""
     r = (residuals - residuals.mean(axis=0)).astype(np.float32)
     a, b = counts[:, rows], counts[:, columns]
-    denominator = (a**2).T @ b**2  # shared by the traits
-    sums = np.sum(counts**2, axis=0, dtype=np.float64)
-    r2 = ((a.T @ b).astype(np.float64)) ** 2 / np.maximum(np.outer(sums[rows], sums[columns]), 1e-30)
+    a2, b2 = a**2, b**2
+    denominator = a2.T @ b2  # shared by the traits
+    norms = np.outer(a2.sum(axis=0, dtype=np.float64), b2.sum(axis=0, dtype=np.float64))
+    r2 = ((a.T @ b).astype(np.float64)) ** 2 / np.maximum(norms, 1e-30)
     scored = (denominator > 0) & (r2 < MAX_PAIR_R2)
     out = np.zeros((r.shape[1], len(rows), len(columns)))
     for t in range(r.shape[1]):
